@@ -1,0 +1,6 @@
+"""Python client for Nexus Canvas: a live replica of a canvas over y-websocket."""
+
+from client.backoff import Backoff
+from client.provider import CanvasClient, ClientStats
+
+__all__ = ["Backoff", "CanvasClient", "ClientStats"]

@@ -1,0 +1,53 @@
+"""Adapter from Starlette's WebSocket to the ``Channel`` protocol."""
+
+from __future__ import annotations
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from collab.exceptions import FrameTooLarge, TextFrame
+from collab.transport import ChannelClosed
+
+
+class StarletteChannel:
+    def __init__(self, websocket: WebSocket, *, max_frame_bytes: int) -> None:
+        self._ws = websocket
+        self._max = max_frame_bytes
+        self._closed = False
+
+    @property
+    def path(self) -> str:
+        return self._ws.url.path
+
+    async def send(self, message: bytes) -> None:
+        if self._closed:
+            raise ChannelClosed(None, "closed locally")
+        try:
+            await self._ws.send({"type": "websocket.send", "bytes": message})
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            self._closed = True
+            raise ChannelClosed(getattr(exc, "code", None), str(exc)) from exc
+
+    async def recv(self) -> bytes:
+        message = await self._ws.receive()
+        kind = message["type"]
+        if kind == "websocket.disconnect":
+            self._closed = True
+            raise ChannelClosed(message.get("code"), message.get("reason") or "")
+        data = message.get("bytes")
+        if data is None:
+            raise TextFrame()
+        if len(data) > self._max:
+            raise FrameTooLarge(len(data), self._max)
+        return bytes(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._ws.application_state == WebSocketState.DISCONNECTED:
+            return
+        try:
+            # A close reason is limited to 123 bytes by RFC 6455.
+            await self._ws.close(code=code, reason=reason.encode()[:123].decode(errors="ignore"))
+        except (RuntimeError, OSError):
+            pass

@@ -1,0 +1,58 @@
+"""The Starlette application: the y-websocket endpoint, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from collab import __version__
+from collab.server import Server
+from collab.settings import Settings
+from collab.ws_endpoint import websocket_endpoint
+from persistence.base import Store
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
+    """Build the app; the server's components start and stop with the app's lifespan."""
+    server = Server(settings, store=store)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with server:
+            yield
+
+    app = Starlette(
+        routes=[
+            WebSocketRoute("/ws/{doc_id:path}", websocket_endpoint),
+            Route("/health", health),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.server = server
+    return app
+
+
+async def health(request: Request) -> JSONResponse:
+    server: Server = request.app.state.server
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "rooms": len(server.rooms.rooms),
+            "connections": sum(len(r.connections) for r in server.rooms.rooms.values()),
+            "store": server.store.kind,
+            "pending_updates": server.writer.pending,
+        }
+    )
+
+
+async def metrics(request: Request) -> Response:
+    server: Server = request.app.state.server
+    server.metrics.store_pending.set(server.writer.pending)
+    return Response(server.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,107 @@
+"""One client connection: a bounded send queue drained by its own task.
+
+The room never awaits a socket: ``send`` only enqueues. A connection whose queue grows past
+its byte or message bound has fallen too far behind; it is closed with ``SLOW_CONSUMER`` and
+its client resyncs (sync step 1/2) when it reconnects, so nothing is lost by dropping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from collab import close_codes
+from collab.transport import Channel, ChannelClosed
+
+log = logging.getLogger(__name__)
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is on the other end of a connection."""
+
+    user_id: str
+    name: str
+
+
+class Connection:
+    """A client's connection to one room."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        principal: Principal,
+        *,
+        max_queue_bytes: int,
+        max_queue_messages: int,
+        on_sent: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self.id = next(_ids)
+        self.channel = channel
+        self.principal = principal
+        self.awareness_ids: set[int] = set()
+        self._max_bytes = max_queue_bytes
+        self._max_messages = max_queue_messages
+        self._on_sent = on_sent
+        self._queue: deque[tuple[bytes, float]] = deque()
+        self._queued_bytes = 0
+        self._wakeup = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
+    def send(self, frame: bytes, received_at: float | None = None) -> None:
+        """Queue a frame without waiting; close the connection if it is too far behind."""
+        if self.closed.is_set():
+            return
+        if (
+            self._queued_bytes + len(frame) > self._max_bytes
+            or len(self._queue) >= self._max_messages
+        ):
+            self.abort(
+                close_codes.SLOW_CONSUMER,
+                f"send queue full ({len(self._queue)} messages, {self._queued_bytes} bytes): "
+                "client too slow, reconnect to resync",
+            )
+            return
+        self._queue.append((frame, received_at if received_at is not None else time.perf_counter()))
+        self._queued_bytes += len(frame)
+        self._wakeup.set()
+
+    def abort(self, code: int, reason: str) -> None:
+        """Mark the connection closed with ``code``; the endpoint closes the socket."""
+        if self.closed.is_set():
+            return
+        self.close_code = code
+        self.close_reason = reason
+        self._queue.clear()
+        self._queued_bytes = 0
+        self.closed.set()
+        self._wakeup.set()
+
+    async def run_sender(self) -> None:
+        """Drain the queue into the channel until the connection closes."""
+        while not self.closed.is_set():
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            frame, received_at = self._queue.popleft()
+            self._queued_bytes -= len(frame)
+            try:
+                await self.channel.send(frame)
+            except ChannelClosed as exc:
+                self.abort(exc.code or close_codes.GOING_AWAY, "peer went away")
+                return
+            if self._on_sent is not None:
+                self._on_sent(len(frame), time.perf_counter() - received_at)

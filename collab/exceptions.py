@@ -1,0 +1,55 @@
+"""Errors raised by the collaboration server.
+
+Tree::
+
+    CollabError
+    ├── SettingsError          a configuration value is invalid (names the variable)
+    ├── ProtocolError          a client sent a frame that breaks the y-websocket protocol
+    │   ├── FrameTooLarge      a frame exceeded the configured size limit
+    │   └── TextFrame          a text frame arrived; the protocol is binary
+    ├── InvalidUpdate          a document update or awareness update could not be applied
+    ├── InvalidDocumentId      a document id in a URL is not acceptable
+    └── RoomLoadError          a room could not be loaded from the store
+"""
+
+from __future__ import annotations
+
+
+class CollabError(Exception):
+    """Base class of the collaboration server's errors."""
+
+
+class SettingsError(CollabError, ValueError):
+    """A configuration value is invalid."""
+
+
+class ProtocolError(CollabError):
+    """A frame does not follow the y-websocket protocol."""
+
+
+class FrameTooLarge(ProtocolError):
+    """A frame is larger than the configured limit."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"frame of {size} bytes exceeds the limit of {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
+class TextFrame(ProtocolError):
+    """A text frame arrived; y-websocket frames are binary."""
+
+    def __init__(self) -> None:
+        super().__init__("text frames are not part of the y-websocket protocol; send binary")
+
+
+class InvalidUpdate(CollabError):
+    """A document or awareness update could not be applied."""
+
+
+class InvalidDocumentId(CollabError, ValueError):
+    """A document id is not acceptable."""
+
+
+class RoomLoadError(CollabError):
+    """A room's document could not be loaded from the store."""

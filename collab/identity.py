@@ -1,0 +1,43 @@
+"""Who a connection belongs to.
+
+Until real authentication lands, the principal comes from the ``user`` / ``name`` query
+parameters or is generated; an authenticator later replaces ``principal_from_params`` without
+touching the room code.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+
+from collab.connection import Principal
+from collab.exceptions import InvalidDocumentId
+
+_USER_ID = re.compile(r"^[A-Za-z0-9_.@:-]{1,64}$")
+_DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+class InvalidUser(ValueError):
+    pass
+
+
+def principal_from_params(params: Mapping[str, str]) -> Principal:
+    user = params.get("user")
+    if user is None or user == "":
+        user = f"anon-{uuid.uuid4().hex[:12]}"
+    elif not _USER_ID.match(user):
+        raise InvalidUser(
+            f"user must be 1-64 characters of letters, digits and _.@:-, got {user[:80]!r}"
+        )
+    name = (params.get("name") or user)[:64]
+    return Principal(user_id=user, name=name)
+
+
+def check_doc_id(doc_id: str) -> str:
+    if not _DOC_ID.match(doc_id):
+        raise InvalidDocumentId(
+            "document id must be 1-128 characters of letters, digits and _.:- starting with a "
+            f"letter or digit, got {doc_id[:140]!r}"
+        )
+    return doc_id

@@ -1,0 +1,115 @@
+"""Server configuration, read once from the environment and command-line flags.
+
+Nothing else in the code reads ``os.environ``: the ``Settings`` object built here is passed
+down through constructors. Every variable is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from collab.exceptions import SettingsError
+
+_LOG_FORMATS = ("json", "text")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of a server instance. Defaults are the embedded, zero-setup mode."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # None: SQLite file in data_dir
+    flush_window: float = 0.1  # seconds: group-commit window of the update log
+    max_frame_bytes: int = 4 * 1024 * 1024
+    send_queue_bytes: int = 8 * 1024 * 1024  # per connection, before it is closed as slow
+    send_queue_messages: int = 4096
+    room_idle_seconds: float = 30.0  # unload a room this long after its last connection left
+    snapshot_every_updates: int = 2000  # compact a room's log after this many updates ...
+    snapshot_interval: float = 60.0  # ... or this many seconds after its first unsaved update
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nexus-canvas.db').resolve()}"
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.port <= 65535, "port", self.port, "a TCP port from 1 to 65535")
+        _check(0 < self.flush_window <= 10, "flush_window", self.flush_window, "0 < s <= 10")
+        _check(self.max_frame_bytes >= 1024, "max_frame_bytes", self.max_frame_bytes, ">= 1024")
+        _check(self.send_queue_bytes >= 1024, "send_queue_bytes", self.send_queue_bytes, ">= 1024")
+        _check(self.send_queue_messages >= 1, "send_queue_messages", self.send_queue_messages, ">= 1")
+        _check(self.room_idle_seconds >= 0, "room_idle_seconds", self.room_idle_seconds, ">= 0")
+        _check(
+            self.snapshot_every_updates >= 1,
+            "snapshot_every_updates",
+            self.snapshot_every_updates,
+            ">= 1",
+        )
+        _check(self.snapshot_interval > 0, "snapshot_interval", self.snapshot_interval, "> 0")
+        _check(self.log_level in _LOG_LEVELS, "log_level", self.log_level, "/".join(_LOG_LEVELS))
+        _check(
+            self.log_format in _LOG_FORMATS, "log_format", self.log_format, " or ".join(_LOG_FORMATS)
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Build settings from environment variables, then apply non-None ``overrides``
+        (command-line flags win over the environment)."""
+        values: dict[str, Any] = {}
+        for field_name, (variable, parse) in _ENV.items():
+            raw = environ.get(variable)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[field_name] = parse(raw)
+            except ValueError:
+                raise SettingsError(f"{variable} must be {_KIND[parse]}, got {raw!r}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
+def _check(ok: bool, name: str, value: object, expected: str) -> None:
+    if not ok:
+        raise SettingsError(f"{name} must be {expected}, got {value!r}")
+
+
+def _upper(raw: str) -> str:
+    return raw.upper()
+
+
+_KIND: dict[Callable[[str], Any], str] = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    Path: "a path",
+    _upper: "a string",
+}
+
+_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "host": ("NEXUS_HOST", str),
+    "port": ("NEXUS_PORT", int),
+    "data_dir": ("NEXUS_DATA_DIR", Path),
+    "database_url": ("DATABASE_URL", str),
+    "flush_window": ("NEXUS_FLUSH_WINDOW", float),
+    "max_frame_bytes": ("NEXUS_MAX_FRAME_BYTES", int),
+    "send_queue_bytes": ("NEXUS_SEND_QUEUE_BYTES", int),
+    "send_queue_messages": ("NEXUS_SEND_QUEUE_MESSAGES", int),
+    "room_idle_seconds": ("NEXUS_ROOM_IDLE_SECONDS", float),
+    "snapshot_every_updates": ("NEXUS_SNAPSHOT_EVERY_UPDATES", int),
+    "snapshot_interval": ("NEXUS_SNAPSHOT_INTERVAL", float),
+    "log_level": ("NEXUS_LOG_LEVEL", _upper),
+    "log_format": ("NEXUS_LOG_FORMAT", str),
+}

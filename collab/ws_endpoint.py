@@ -1,0 +1,115 @@
+"""The ``/ws/{doc_id}`` endpoint: moves frames between a socket and its room."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket
+
+from collab import close_codes
+from collab.connection import Connection
+from collab.exceptions import (
+    FrameTooLarge,
+    InvalidDocumentId,
+    InvalidUpdate,
+    ProtocolError,
+    TextFrame,
+)
+from collab.identity import InvalidUser, check_doc_id, principal_from_params
+from collab.room import Room
+from collab.server import Server
+from collab._starlette_channel import StarletteChannel
+from collab.transport import ChannelClosed
+
+log = logging.getLogger(__name__)
+_CLOSE_TIMEOUT = 2.0
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    server: Server = websocket.app.state.server
+    settings = server.settings
+    await websocket.accept()
+    channel = StarletteChannel(websocket, max_frame_bytes=settings.max_frame_bytes)
+    doc_id = websocket.path_params["doc_id"]
+    try:
+        check_doc_id(doc_id)
+        principal = principal_from_params(websocket.query_params)
+    except (InvalidDocumentId, InvalidUser) as exc:
+        log.info("connection refused", extra={"doc_id": doc_id[:140], "reason": str(exc)})
+        await channel.close(close_codes.INVALID_DOCUMENT_ID, str(exc))
+        return
+    conn = Connection(
+        channel,
+        principal,
+        max_queue_bytes=settings.send_queue_bytes,
+        max_queue_messages=settings.send_queue_messages,
+        on_sent=server.metrics.on_sent,
+    )
+    server.metrics.connections.inc()
+    try:
+        try:
+            room = await server.rooms.acquire(doc_id)
+        except Exception as exc:
+            conn.abort(close_codes.INTERNAL_ERROR, f"document {doc_id!r} could not be loaded")
+            log.error("room unavailable", extra={"doc_id": doc_id, "error": str(exc)})
+            return
+        try:
+            room.join(conn)
+            await _serve(room, conn)
+        finally:
+            room.leave(conn)
+            server.rooms.release(doc_id)
+    finally:
+        server.metrics.connections.dec()
+        server.metrics.connections_closed.labels(str(conn.close_code)).inc()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                await channel.close(conn.close_code or close_codes.NORMAL, conn.close_reason)
+
+
+async def _serve(room: Room, conn: Connection) -> None:
+    sender = asyncio.create_task(conn.run_sender(), name=f"send:{conn.id}")
+    reader = asyncio.create_task(_read(room, conn), name=f"recv:{conn.id}")
+    try:
+        await conn.closed.wait()
+    finally:
+        for task in (reader, sender):
+            task.cancel()
+        await asyncio.gather(reader, sender, return_exceptions=True)
+
+
+async def _read(room: Room, conn: Connection) -> None:
+    try:
+        while True:
+            frame = await conn.channel.recv()
+            room.receive(conn, frame)
+    except ChannelClosed as exc:
+        conn.abort(exc.code or close_codes.NORMAL, "closed by client")
+        return
+    except FrameTooLarge as exc:
+        _refuse(room, conn, close_codes.MESSAGE_TOO_BIG, exc)
+    except InvalidUpdate as exc:
+        _refuse(room, conn, close_codes.INVALID_PAYLOAD, exc)
+    except TextFrame as exc:
+        _refuse(room, conn, close_codes.UNSUPPORTED_DATA, exc)
+    except ProtocolError as exc:
+        _refuse(room, conn, close_codes.PROTOCOL_ERROR, exc)
+    except Exception as exc:
+        log.exception("unexpected error handling a frame", extra={"doc_id": room.doc_id})
+        _refuse(room, conn, close_codes.INTERNAL_ERROR, exc)
+
+
+def _refuse(room: Room, conn: Connection, code: int, exc: Exception) -> None:
+    log.warning(
+        "closing connection after bad input",
+        extra={
+            "doc_id": room.doc_id,
+            "connection": conn.id,
+            "user": conn.principal.user_id,
+            "code": code,
+            "reason": str(exc),
+        },
+    )
+    conn.abort(code, str(exc))
