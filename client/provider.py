@@ -52,7 +52,7 @@ class CanvasClient:
         *,
         user: str | None = None,
         name: str | None = None,
-        doc: Doc | None = None,
+        doc: Doc[Any] | None = None,
         reconnect: bool = True,
         backoff: Backoff | None = None,
         max_frame_bytes: int = 16 * 1024 * 1024,
@@ -66,7 +66,7 @@ class CanvasClient:
             f"?{urlencode(params)}" if params else ""
         )
         self.doc_id = doc_id
-        self.doc: Doc = doc if doc is not None else Doc()
+        self.doc: Doc[Any] = doc if doc is not None else Doc()
         self.canvas = Canvas(self.doc)
         self.awareness = Awareness(self.doc)
         self.stats = ClientStats()

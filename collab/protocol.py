@@ -98,8 +98,7 @@ def read_var_bytes(data: bytes, pos: int) -> tuple[bytes, int]:
     end = start + length
     if end > len(data):
         raise ProtocolError(
-            f"payload declares {length} bytes at byte {start} but only "
-            f"{len(data) - start} remain"
+            f"payload declares {length} bytes at byte {start} but only {len(data) - start} remain"
         )
     return data[start:end], end
 
@@ -154,4 +153,3 @@ def encode_query_awareness() -> bytes:
 def encode_permission_denied(reason: str) -> bytes:
     raw = reason.encode()
     return bytes([MESSAGE_AUTH, AUTH_PERMISSION_DENIED]) + write_var_uint(len(raw)) + raw
-

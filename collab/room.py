@@ -29,7 +29,7 @@ class UpdateSink(Protocol):
 class Room:
     """The live state of one document on this instance."""
 
-    def __init__(self, doc_id: str, doc: Doc, sink: UpdateSink, metrics: Metrics) -> None:
+    def __init__(self, doc_id: str, doc: Doc[Any], sink: UpdateSink, metrics: Metrics) -> None:
         self.doc_id = doc_id
         self.doc = doc
         self.connections: set[Connection] = set()

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from pycrdt import Doc, merge_updates
 
@@ -130,7 +131,7 @@ class RoomManager:
         try:
             await self._store.ensure_document(doc_id)
             loaded = await self._store.load(doc_id)
-            doc: Doc = Doc()
+            doc: Doc[Any] = Doc()
             parts = ([loaded.snapshot] if loaded.snapshot else []) + list(loaded.updates)
             if parts:
                 doc.apply_update(merge_updates(*parts) if len(parts) > 1 else parts[0])

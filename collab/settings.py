@@ -47,7 +47,9 @@ class Settings:
         _check(0 < self.flush_window <= 10, "flush_window", self.flush_window, "0 < s <= 10")
         _check(self.max_frame_bytes >= 1024, "max_frame_bytes", self.max_frame_bytes, ">= 1024")
         _check(self.send_queue_bytes >= 1024, "send_queue_bytes", self.send_queue_bytes, ">= 1024")
-        _check(self.send_queue_messages >= 1, "send_queue_messages", self.send_queue_messages, ">= 1")
+        _check(
+            self.send_queue_messages >= 1, "send_queue_messages", self.send_queue_messages, ">= 1"
+        )
         _check(self.room_idle_seconds >= 0, "room_idle_seconds", self.room_idle_seconds, ">= 0")
         _check(
             self.snapshot_every_updates >= 1,
@@ -58,7 +60,10 @@ class Settings:
         _check(self.snapshot_interval > 0, "snapshot_interval", self.snapshot_interval, "> 0")
         _check(self.log_level in _LOG_LEVELS, "log_level", self.log_level, "/".join(_LOG_LEVELS))
         _check(
-            self.log_format in _LOG_FORMATS, "log_format", self.log_format, " or ".join(_LOG_FORMATS)
+            self.log_format in _LOG_FORMATS,
+            "log_format",
+            self.log_format,
+            " or ".join(_LOG_FORMATS),
         )
 
     @classmethod

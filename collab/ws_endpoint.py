@@ -9,6 +9,7 @@ import logging
 from starlette.websockets import WebSocket
 
 from collab import close_codes
+from collab._starlette_channel import StarletteChannel
 from collab.connection import Connection
 from collab.exceptions import (
     FrameTooLarge,
@@ -20,7 +21,6 @@ from collab.exceptions import (
 from collab.identity import InvalidUser, check_doc_id, principal_from_params
 from collab.room import Room
 from collab.server import Server
-from collab._starlette_channel import StarletteChannel
 from collab.transport import ChannelClosed
 
 log = logging.getLogger(__name__)
