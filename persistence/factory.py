@@ -1,0 +1,67 @@
+"""Pick a :class:`Store` implementation from a URL (``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from persistence.base import Store, StoreError
+
+SUPPORTED_SCHEMES = ("memory://", "sqlite:///abs/path.db", "sqlite:relative/path.db")
+
+
+def store_from_url(url: str, **kwargs: Any) -> Store:
+    """Build an unstarted store; ``kwargs`` go to its constructor (``keep_auto_snapshots``).
+
+    - ``memory://`` → :class:`~persistence.memory.MemoryStore`
+    - ``sqlite:///abs/path.db`` or ``sqlite:relative/path.db`` →
+      :class:`~persistence.sqlite.SQLiteStore` (``sqlite::memory:`` for an in-memory database)
+    - ``postgres://`` / ``postgresql://`` → not available yet (raises :class:`StoreError`)
+    """
+    scheme, sep, rest = url.partition(":")
+    scheme = scheme.lower()
+    if not sep:
+        scheme = ""
+    if scheme == "memory" and rest in ("", "//"):
+        from persistence.memory import MemoryStore
+
+        return MemoryStore(**kwargs)
+    if scheme == "sqlite":
+        from persistence.sqlite import SQLiteStore
+
+        return SQLiteStore(_sqlite_path(url, rest), **kwargs)
+    if scheme in ("postgres", "postgresql"):
+        raise StoreError(
+            f"cannot open {_redact(url)}: Postgres support arrives with the scale-out work; "
+            "use memory:// or sqlite:///abs/path.db for now"
+        )
+    raise ValueError(
+        f"unsupported store URL {_redact(url)!r}; supported: {', '.join(SUPPORTED_SCHEMES)}"
+    )
+
+
+def _sqlite_path(url: str, rest: str) -> str:
+    if rest.startswith("//"):
+        rest = rest[2:]
+        if not rest.startswith("/"):  # sqlite://host/x: a host makes no sense for a file
+            raise ValueError(
+                f"bad SQLite URL {url!r}: use sqlite:///abs/path.db (three slashes) "
+                "or sqlite:relative/path.db"
+            )
+    path = unquote(rest.split("?", 1)[0])
+    if not path:
+        raise ValueError(f"SQLite URL {url!r} names no file; e.g. sqlite:///abs/path.db")
+    return path
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, fit for logs and error messages."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rpartition("@")[2]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    except ValueError:
+        return "<unparseable URL>"

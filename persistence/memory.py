@@ -1,0 +1,160 @@
+"""In-process store for tests and throwaway servers; data lives as long as the object."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from persistence.base import (
+    DEFAULT_KEEP_AUTO_SNAPSHOTS,
+    DocumentExists,
+    DocumentNotFound,
+    DocumentRecord,
+    LoadedDocument,
+    SnapshotInfo,
+    SnapshotNotFound,
+    Store,
+    check_page,
+    check_up_to_seq,
+)
+
+
+@dataclass
+class _Snapshot:
+    id: int
+    seq: int
+    state: bytes
+    label: str | None
+    created_at: float
+
+
+@dataclass
+class _Doc:
+    record: DocumentRecord
+    last_seq: int = 0
+    log: list[tuple[int, bytes]] = field(default_factory=list)  # (seq, update), seq ascending
+    snapshots: list[_Snapshot] = field(default_factory=list)  # creation order
+
+
+def _created_order(record: DocumentRecord) -> tuple[float, str]:
+    return (record.created_at, record.id)
+
+
+class MemoryStore(Store):
+    """Dict-based :class:`Store`. Data survives ``stop()``/``start()`` of the same object."""
+
+    kind = "memory"
+
+    def __init__(self, *, keep_auto_snapshots: int = DEFAULT_KEEP_AUTO_SNAPSHOTS) -> None:
+        super().__init__(keep_auto_snapshots=keep_auto_snapshots)
+        self._docs: dict[str, _Doc] = {}
+        self._next_snapshot_id = 1
+
+    async def _open(self) -> None:
+        pass
+
+    async def _close(self) -> None:
+        pass
+
+    def _doc(self, doc_id: str) -> _Doc:
+        try:
+            return self._docs[doc_id]
+        except KeyError:
+            raise DocumentNotFound(doc_id) from None
+
+    def _ensure(self, doc_id: str, now: float) -> _Doc:
+        doc = self._docs.get(doc_id)
+        if doc is None:
+            doc = self._docs[doc_id] = _Doc(DocumentRecord.default(doc_id, now))
+        return doc
+
+    async def ensure_document(self, doc_id: str) -> None:
+        self._check_started()
+        self._ensure(doc_id, time.time())
+
+    async def create_document(self, record: DocumentRecord) -> None:
+        self._check_started()
+        if record.id in self._docs:
+            raise DocumentExists(record.id)
+        self._docs[record.id] = _Doc(record)
+
+    async def get_document(self, doc_id: str) -> DocumentRecord:
+        self._check_started()
+        return self._doc(doc_id).record
+
+    async def list_documents(self, *, limit: int = 100, offset: int = 0) -> list[DocumentRecord]:
+        self._check_started()
+        check_page(limit, offset)
+        records = sorted(
+            (d.record for d in self._docs.values()), key=lambda r: (r.created_at, r.id)
+        )
+        return records[offset : offset + limit]
+
+    async def delete_document(self, doc_id: str) -> None:
+        self._check_started()
+        self._doc(doc_id)
+        del self._docs[doc_id]
+
+    async def append_updates(self, items: Sequence[tuple[str, bytes]]) -> dict[str, int]:
+        self._check_started()
+        now = time.time()
+        result: dict[str, int] = {}
+        for doc_id, update in items:
+            doc = self._ensure(doc_id, now)
+            doc.last_seq += 1
+            doc.log.append((doc.last_seq, bytes(update)))
+            result[doc_id] = doc.last_seq
+        for doc_id in result:
+            doc = self._docs[doc_id]
+            doc.record = replace(doc.record, updated_at=now)
+        return result
+
+    async def load(self, doc_id: str) -> LoadedDocument:
+        self._check_started()
+        doc = self._docs.get(doc_id)
+        if doc is None:
+            return LoadedDocument(snapshot=None, snapshot_seq=0, updates=[], last_seq=0)
+        latest = max(doc.snapshots, key=lambda s: (s.seq, s.id), default=None)
+        snapshot_seq = 0 if latest is None else latest.seq
+        return LoadedDocument(
+            snapshot=None if latest is None else latest.state,
+            snapshot_seq=snapshot_seq,
+            updates=[u for seq, u in doc.log if seq > snapshot_seq],
+            last_seq=doc.last_seq,
+        )
+
+    async def write_snapshot(
+        self, doc_id: str, state: bytes, up_to_seq: int, *, label: str | None = None
+    ) -> int:
+        self._check_started()
+        doc = self._doc(doc_id)
+        check_up_to_seq(doc_id, up_to_seq, doc.last_seq)
+        snapshot = _Snapshot(self._next_snapshot_id, up_to_seq, bytes(state), label, time.time())
+        self._next_snapshot_id += 1
+        doc.snapshots.append(snapshot)
+        doc.log = [(seq, u) for seq, u in doc.log if seq > up_to_seq]
+        autos = sorted(
+            (s for s in doc.snapshots if s.label is None), key=lambda s: (s.seq, s.id), reverse=True
+        )
+        pruned = {s.id for s in autos[self.keep_auto_snapshots :]}
+        doc.snapshots = [s for s in doc.snapshots if s.id not in pruned]
+        return snapshot.id
+
+    async def list_snapshots(self, doc_id: str) -> list[SnapshotInfo]:
+        self._check_started()
+        doc = self._docs.get(doc_id)
+        if doc is None:
+            return []
+        return [
+            SnapshotInfo(s.id, doc_id, s.seq, s.created_at, s.label, len(s.state))
+            for s in reversed(doc.snapshots)
+        ]
+
+    async def read_snapshot(self, doc_id: str, snapshot_id: int) -> bytes:
+        self._check_started()
+        doc = self._docs.get(doc_id)
+        for s in doc.snapshots if doc is not None else []:
+            if s.id == snapshot_id:
+                return s.state
+        raise SnapshotNotFound(doc_id, snapshot_id)

@@ -1,0 +1,383 @@
+"""Embedded SQLite store: one file, one connection, one dedicated worker thread.
+
+sqlite3 calls block, so every call runs on a single-thread executor owned by the store; the
+connection is created, used and closed on that thread only, which also serializes writers
+without any lock.
+
+Durability: WAL journal with ``synchronous=NORMAL``. A committed transaction is in the WAL
+file (written through the OS page cache) before ``append_updates`` returns, so it survives the
+process being killed (SIGKILL, OOM, crash) — the failure this server cares about, since the
+OS flushes the page cache on its own. A power loss or kernel crash may lose the last few
+commits (they were not fsynced) but never corrupts the database. ``synchronous=FULL`` would
+add an fsync per commit; group commit keeps that cheap should it ever be needed.
+
+The SQL avoids SQLite-only syntax where a portable form exists (upsert, RETURNING, window
+functions) so the Postgres store can mirror it statement for statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+from persistence.base import (
+    DEFAULT_COLOR_PROFILE,
+    DEFAULT_DPI,
+    DEFAULT_HEIGHT,
+    DEFAULT_KEEP_AUTO_SNAPSHOTS,
+    DEFAULT_WIDTH,
+    DocumentExists,
+    DocumentNotFound,
+    DocumentRecord,
+    LoadedDocument,
+    SnapshotInfo,
+    SnapshotNotFound,
+    Store,
+    StoreError,
+    check_page,
+    check_up_to_seq,
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    owner TEXT,
+    name TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    dpi INTEGER NOT NULL,
+    color_profile TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS documents_created ON documents (created_at, id);
+CREATE TABLE IF NOT EXISTS updates (
+    doc_id TEXT NOT NULL REFERENCES documents (id),
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents (id),
+    seq INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    label TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS snapshots_doc_seq ON snapshots (doc_id, seq, id);
+"""
+
+_DOC_COLUMNS = "id, owner, name, width, height, dpi, color_profile, created_at, updated_at"
+
+# Creates the row with defaults, or bumps last_seq by the batch size; returns the new last_seq.
+_RESERVE_SEQS = f"""
+INSERT INTO documents ({_DOC_COLUMNS}, last_seq) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE
+SET last_seq = documents.last_seq + excluded.last_seq, updated_at = excluded.updated_at
+RETURNING last_seq
+"""
+
+_PRUNE_AUTO_SNAPSHOTS = """
+DELETE FROM snapshots WHERE id IN (
+    SELECT id FROM (
+        SELECT id, ROW_NUMBER() OVER (ORDER BY seq DESC, id DESC) AS rn
+        FROM snapshots WHERE doc_id = ? AND label IS NULL
+    ) AS ranked WHERE rn > ?
+)
+"""
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
+    # The connection is in autocommit mode (isolation_level=None); transactions are explicit.
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # some errors (and a failed COMMIT) leave it open, some don't
+            conn.execute("ROLLBACK")
+        raise
+
+
+class SQLiteStore(Store):
+    """:class:`Store` in a single SQLite file (``":memory:"`` works too, for tests)."""
+
+    kind = "sqlite"
+
+    def __init__(
+        self, path: str | Path, *, keep_auto_snapshots: int = DEFAULT_KEEP_AUTO_SNAPSHOTS
+    ) -> None:
+        super().__init__(keep_auto_snapshots=keep_auto_snapshots)
+        self.path = path if str(path) == ":memory:" else Path(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None  # touched on the worker thread only
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        await self._submit(self._connect)
+
+    async def _close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, self._disconnect)
+        finally:
+            executor.shutdown(wait=True)
+
+    def _connect(self) -> None:
+        if isinstance(self.path, Path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    async def _submit(self, fn: Callable[[], T]) -> T:
+        if self._executor is None:
+            raise StoreError(f"{self!r} has no worker thread")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self!r}: {type(exc).__name__}: {exc}") from exc
+
+    async def _run(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        self._check_started()
+        return await self._submit(functools.partial(self._with_conn, fn, *args, **kwargs))
+
+    def _with_conn(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        if self._conn is None:
+            raise StoreError(f"{self!r} has no open connection")
+        return fn(self._conn, *args, **kwargs)
+
+    # -- documents ---------------------------------------------------------------------------
+
+    async def ensure_document(self, doc_id: str) -> None:
+        await self._run(_insert_document, DocumentRecord.default(doc_id), must_be_new=False)
+
+    async def create_document(self, record: DocumentRecord) -> None:
+        await self._run(_insert_document, record, must_be_new=True)
+
+    async def get_document(self, doc_id: str) -> DocumentRecord:
+        return await self._run(_get_document, doc_id)
+
+    async def list_documents(self, *, limit: int = 100, offset: int = 0) -> list[DocumentRecord]:
+        check_page(limit, offset)
+        return await self._run(_list_documents, limit, offset)
+
+    async def delete_document(self, doc_id: str) -> None:
+        await self._run(_delete_document, doc_id)
+
+    # -- update log and snapshots ------------------------------------------------------------
+
+    async def append_updates(self, items: Sequence[tuple[str, bytes]]) -> dict[str, int]:
+        if not items:
+            self._check_started()
+            return {}
+        return await self._run(_append_updates, list(items), time.time())
+
+    async def load(self, doc_id: str) -> LoadedDocument:
+        return await self._run(_load, doc_id)
+
+    async def write_snapshot(
+        self, doc_id: str, state: bytes, up_to_seq: int, *, label: str | None = None
+    ) -> int:
+        return await self._run(
+            _write_snapshot,
+            doc_id,
+            bytes(state),
+            up_to_seq,
+            label,
+            self.keep_auto_snapshots,
+            time.time(),
+        )
+
+    async def list_snapshots(self, doc_id: str) -> list[SnapshotInfo]:
+        return await self._run(_list_snapshots, doc_id)
+
+    async def read_snapshot(self, doc_id: str, snapshot_id: int) -> bytes:
+        return await self._run(_read_snapshot, doc_id, snapshot_id)
+
+
+# -- the blocking halves, run on the store's worker thread ---------------------------------
+
+
+def _insert_document(conn: sqlite3.Connection, record: DocumentRecord, must_be_new: bool) -> None:
+    cur = conn.execute(
+        f"INSERT INTO documents ({_DOC_COLUMNS}, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+        " ON CONFLICT (id) DO NOTHING",
+        (
+            record.id,
+            record.owner,
+            record.name,
+            record.width,
+            record.height,
+            record.dpi,
+            record.color_profile,
+            record.created_at,
+            record.updated_at,
+        ),
+    )
+    if must_be_new and cur.rowcount == 0:
+        raise DocumentExists(record.id)
+
+
+def _get_document(conn: sqlite3.Connection, doc_id: str) -> DocumentRecord:
+    row = conn.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc_id,)).fetchone()
+    if row is None:
+        raise DocumentNotFound(doc_id)
+    return DocumentRecord(*row)
+
+
+def _list_documents(conn: sqlite3.Connection, limit: int, offset: int) -> list[DocumentRecord]:
+    rows = conn.execute(
+        f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY created_at, id LIMIT ? OFFSET ?",
+        (limit, offset),
+    ).fetchall()
+    return [DocumentRecord(*row) for row in rows]
+
+
+def _delete_document(conn: sqlite3.Connection, doc_id: str) -> None:
+    with _transaction(conn):
+        conn.execute("DELETE FROM updates WHERE doc_id = ?", (doc_id,))
+        conn.execute("DELETE FROM snapshots WHERE doc_id = ?", (doc_id,))
+        if conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount == 0:
+            raise DocumentNotFound(doc_id)
+
+
+def _append_updates(
+    conn: sqlite3.Connection, items: list[tuple[str, bytes]], now: float
+) -> dict[str, int]:
+    by_doc: dict[str, list[bytes]] = {}
+    for doc_id, data in items:
+        by_doc.setdefault(doc_id, []).append(bytes(data))
+    result: dict[str, int] = {}
+    rows: list[tuple[str, int, bytes, float]] = []
+    with _transaction(conn):
+        for doc_id, datas in by_doc.items():
+            (last_seq,) = conn.execute(
+                _RESERVE_SEQS,
+                (
+                    doc_id,
+                    doc_id,
+                    DEFAULT_WIDTH,
+                    DEFAULT_HEIGHT,
+                    DEFAULT_DPI,
+                    DEFAULT_COLOR_PROFILE,
+                    now,
+                    now,
+                    len(datas),
+                ),
+            ).fetchall()[0]
+            first = last_seq - len(datas) + 1
+            rows.extend((doc_id, first + i, data, now) for i, data in enumerate(datas))
+            result[doc_id] = last_seq
+        conn.executemany(
+            "INSERT INTO updates (doc_id, seq, data, created_at) VALUES (?, ?, ?, ?)", rows
+        )
+    return result
+
+
+def _load(conn: sqlite3.Connection, doc_id: str) -> LoadedDocument:
+    with _transaction(conn, "DEFERRED"):  # one read snapshot for the three queries
+        row = conn.execute("SELECT last_seq FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            return LoadedDocument(snapshot=None, snapshot_seq=0, updates=[], last_seq=0)
+        snap = conn.execute(
+            "SELECT seq, state FROM snapshots WHERE doc_id = ? ORDER BY seq DESC, id DESC LIMIT 1",
+            (doc_id,),
+        ).fetchone()
+        snapshot_seq, snapshot = (0, None) if snap is None else (snap[0], bytes(snap[1]))
+        updates = conn.execute(
+            "SELECT data FROM updates WHERE doc_id = ? AND seq > ? ORDER BY seq",
+            (doc_id, snapshot_seq),
+        ).fetchall()
+    return LoadedDocument(
+        snapshot=snapshot,
+        snapshot_seq=snapshot_seq,
+        updates=[bytes(u) for (u,) in updates],
+        last_seq=row[0],
+    )
+
+
+def _write_snapshot(
+    conn: sqlite3.Connection,
+    doc_id: str,
+    state: bytes,
+    up_to_seq: int,
+    label: str | None,
+    keep_auto: int,
+    now: float,
+) -> int:
+    with _transaction(conn):
+        row = conn.execute("SELECT last_seq FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise DocumentNotFound(doc_id)
+        check_up_to_seq(doc_id, up_to_seq, row[0])
+        ((snapshot_id,),) = conn.execute(
+            "INSERT INTO snapshots (doc_id, seq, state, label, created_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (doc_id, up_to_seq, state, label, now),
+        ).fetchall()
+        conn.execute("DELETE FROM updates WHERE doc_id = ? AND seq <= ?", (doc_id, up_to_seq))
+        conn.execute(_PRUNE_AUTO_SNAPSHOTS, (doc_id, keep_auto))
+    return int(snapshot_id)
+
+
+def _list_snapshots(conn: sqlite3.Connection, doc_id: str) -> list[SnapshotInfo]:
+    rows = conn.execute(
+        "SELECT id, doc_id, seq, created_at, label, length(state) FROM snapshots"
+        " WHERE doc_id = ? ORDER BY id DESC",
+        (doc_id,),
+    ).fetchall()
+    return [SnapshotInfo(*row) for row in rows]
+
+
+def _read_snapshot(conn: sqlite3.Connection, doc_id: str, snapshot_id: int) -> bytes:
+    row = conn.execute(
+        "SELECT state FROM snapshots WHERE doc_id = ? AND id = ?", (doc_id, snapshot_id)
+    ).fetchone()
+    if row is None:
+        raise SnapshotNotFound(doc_id, snapshot_id)
+    return bytes(row[0])
