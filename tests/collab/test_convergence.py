@@ -32,8 +32,7 @@ async def test_three_clients_converge(running: RunningServer) -> None:
                     client.canvas.update_layer(sky, opacity=rng.randint(0, 100))
                     client.canvas.update_layer(own, blend_mode="multiply", x=step)
                 if step == 10:
-                    ids = client.canvas.layer_ids()
-                    client.canvas.move_layer(own, 0 if len(ids) > 1 else 0)
+                    client.canvas.move_layer(own, 0)
                 await asyncio.sleep(0)
 
         await asyncio.gather(*(edit(cl, i) for i, cl in enumerate(clients)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -113,6 +114,12 @@ class ServerProcess:
             except OSError:
                 time.sleep(0.05)
         raise TimeoutError(f"server did not become healthy:\n{self.log_path.read_text()}")
+
+    def health(self) -> dict[str, object]:
+        url = f"http://127.0.0.1:{self.port}/health"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            result: dict[str, object] = json.load(response)
+            return result
 
     def kill(self) -> None:
         """SIGKILL: no flush, no shutdown hooks."""
