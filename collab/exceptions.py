@@ -20,7 +20,11 @@ class CollabError(Exception):
 
 
 class SettingsError(CollabError, ValueError):
-    """A configuration value is invalid."""
+    """A configuration value is invalid; ``field`` names the setting when known."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ProtocolError(CollabError):

@@ -78,17 +78,30 @@ class Settings:
             try:
                 values[field_name] = parse(raw)
             except ValueError:
-                raise SettingsError(f"{variable} must be {_KIND[parse]}, got {raw!r}") from None
-        values.update({k: v for k, v in overrides.items() if v is not None})
+                raise SettingsError(
+                    f"{variable} must be {_KIND[parse]}, got {raw!r}", field=field_name
+                ) from None
+        from_env = set(values)
+        flags = {k: v for k, v in overrides.items() if v is not None}
+        values.update(flags)
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return cls(**values)
+        try:
+            return cls(**values)
+        except SettingsError as exc:
+            # Name the variable or flag the user actually set, not the internal field.
+            if exc.field in from_env and exc.field not in flags:
+                raise SettingsError(f"{_ENV[exc.field][0]}: {exc}", field=exc.field) from None
+            if exc.field in flags:
+                flag = "--" + exc.field.replace("_", "-")
+                raise SettingsError(f"{flag}: {exc}", field=exc.field) from None
+            raise
 
 
 def _check(ok: bool, name: str, value: object, expected: str) -> None:
     if not ok:
-        raise SettingsError(f"{name} must be {expected}, got {value!r}")
+        raise SettingsError(f"{name} must be {expected}, got {value!r}", field=name)
 
 
 def _upper(raw: str) -> str:
