@@ -26,7 +26,7 @@ def principal_from_params(params: Mapping[str, str]) -> Principal:
     user = params.get("user")
     if user is None or user == "":
         user = f"anon-{uuid.uuid4().hex[:12]}"
-    elif not _USER_ID.match(user):
+    elif not _USER_ID.fullmatch(user):
         raise InvalidUser(
             f"user must be 1-64 characters of letters, digits and _.@:-, got {user[:80]!r}"
         )
@@ -35,7 +35,7 @@ def principal_from_params(params: Mapping[str, str]) -> Principal:
 
 
 def check_doc_id(doc_id: str) -> str:
-    if not _DOC_ID.match(doc_id):
+    if not _DOC_ID.fullmatch(doc_id):
         raise InvalidDocumentId(
             "document id must be 1-128 characters of letters, digits and _.:- starting with a "
             f"letter or digit, got {doc_id[:140]!r}"

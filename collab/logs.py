@@ -17,11 +17,11 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
+            **_extras(record),  # first, so an extra can never overwrite the standard keys
             "ts": round(record.created, 3),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
-            **_extras(record),
         }
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

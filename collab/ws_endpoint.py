@@ -32,7 +32,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     settings = server.settings
     await websocket.accept()
     channel = StarletteChannel(websocket, max_frame_bytes=settings.max_frame_bytes)
-    doc_id = websocket.path_params["doc_id"]
+    # Taken from the raw path: the route pattern's "$" would let "doc\n" match as "doc".
+    doc_id = websocket.scope["path"].removeprefix("/ws/")
     try:
         check_doc_id(doc_id)
         principal = principal_from_params(websocket.query_params)

@@ -151,7 +151,7 @@ class GroupCommitWriter:
         self,
         doc_id: str | None = None,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - part of the API; see docstring
+        timeout: float | None = None,
     ) -> None:
         """Wait until every update appended before this call (for ``doc_id``, or all) is
         committed, committing at once instead of waiting for the window.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import pytest
 import websockets
@@ -111,7 +111,9 @@ async def test_unknown_message_types_are_ignored(
     await _still_working(w1, w2, "after-unknown")
 
 
-@pytest.mark.parametrize("doc_id", ["bad id with spaces", "-leading-dash", "x" * 200])
+@pytest.mark.parametrize(
+    "doc_id", ["bad id with spaces", "-leading-dash", "x" * 200, "doc\n", "a/b"]
+)
 async def test_invalid_document_id_is_refused(running: RunningServer, doc_id: str) -> None:
     async with websockets.connect(f"{running.url}/ws/{quote(doc_id)}") as ws:
         with pytest.raises(websockets.ConnectionClosed):

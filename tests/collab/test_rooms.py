@@ -93,10 +93,11 @@ async def test_room_reloads_while_unloading(tmp_path: Path) -> None:
             async with CanvasClient(srv.url, "churn", user="a") as a:
                 await a.wait_synced()
                 a.canvas.add_layer(f"r{round_}", layer_id=f"r{round_}")
-                await a.wait_for(lambda: len(a.canvas.layer_ids()) == round_ + 1)
+                want = round_ + 1
+                await a.wait_for(lambda want=want: len(a.canvas.layer_ids()) == want)
                 await eventually(
-                    lambda: (
-                        len(Canvas(srv.server.rooms.rooms["churn"].doc).layer_ids()) == round_ + 1
+                    lambda want=want: (
+                        len(Canvas(srv.server.rooms.rooms["churn"].doc).layer_ids()) == want
                     )
                 )
         await eventually(lambda: "churn" not in srv.server.rooms.rooms)
