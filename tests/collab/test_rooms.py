@@ -103,3 +103,33 @@ async def test_room_reloads_while_unloading(tmp_path: Path) -> None:
         await eventually(lambda: "churn" not in srv.server.rooms.rooms)
         async with CanvasClient(srv.url, "churn", user="z") as z:
             await z.wait_for(lambda: len(z.canvas.layer_ids()) == 5)
+
+
+class FailingSnapshotStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot_attempts = 0
+
+    async def write_snapshot(
+        self, doc_id: str, state: bytes, up_to_seq: int, *, label: str | None = None
+    ) -> int:
+        self.snapshot_attempts += 1
+        raise OSError("snapshot volume full")
+
+
+async def test_unload_releases_the_room_even_when_the_snapshot_fails(tmp_path: Path) -> None:
+    store = FailingSnapshotStore()
+    settings = settings_for(tmp_path, room_idle_seconds=0.1)
+    async with serve(settings, store=store) as srv:
+        async with CanvasClient(srv.url, "nosnap", user="a") as a:
+            await a.wait_synced()
+            layer = a.canvas.add_layer("logged")
+            await eventually(
+                lambda: layer in Canvas(srv.server.rooms.rooms["nosnap"].doc).layer_ids()
+            )
+        await eventually(lambda: "nosnap" not in srv.server.rooms.rooms)
+        assert store.snapshot_attempts == 1
+        assert srv.server.metrics.rooms._value.get() == 0
+        # The update log still has the edit: the room reloads with it.
+        async with CanvasClient(srv.url, "nosnap", user="b") as b:
+            await b.wait_for(lambda: layer in b.canvas.layer_ids())
