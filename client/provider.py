@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ class CanvasClient:
         self._task: asyncio.Task[None] | None = None
         self._doc_sub: Subscription | None = None
         self._awareness_sub: str | None = None
+        self._commands: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._command_ids = itertools.count(1)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -160,6 +163,33 @@ class CanvasClient:
         """Set this client's awareness state (cursor, name, colour, ...)."""
         self.awareness.set_local_state(state)
 
+    async def undo(self, timeout: float = 10.0) -> dict[str, Any]:
+        """Undo this user's last change on the server (any of the user's connections);
+        answers ``{"done", "can_undo", "can_redo"}``. Everyone receives the result."""
+        return await self._command("undo", timeout)
+
+    async def redo(self, timeout: float = 10.0) -> dict[str, Any]:
+        return await self._command("redo", timeout)
+
+    async def undo_state(self, timeout: float = 10.0) -> dict[str, Any]:
+        return await self._command("state", timeout)
+
+    async def _command(self, op: str, timeout: float) -> dict[str, Any]:
+        if self._ws is None:
+            raise ConnectionError(f"cannot {op}: not connected to {self.url}")
+        ref = next(self._command_ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._commands[ref] = future
+        try:
+            self._outbox.put_nowait(protocol.encode_command({"op": op, "id": ref}))
+            async with asyncio.timeout(timeout):
+                reply = await future
+        finally:
+            self._commands.pop(ref, None)
+        if not reply.get("ok"):
+            raise RuntimeError(f"{op} failed: {reply.get('error')}")
+        return reply
+
     @property
     def peers(self) -> dict[int, dict[str, Any]]:
         """Awareness states of the other clients."""
@@ -180,6 +210,9 @@ class CanvasClient:
             finally:
                 self._ws = None
                 self._synced.clear()
+                for future in self._commands.values():
+                    if not future.done():
+                        future.set_exception(ConnectionError("connection lost before the reply"))
                 self._notify()
             if not self._reconnect:
                 return
@@ -233,6 +266,10 @@ class CanvasClient:
                 self.awareness.apply_awareness_update(payload, _REMOTE)
             case protocol.QueryAwareness():
                 await self._send(ws, self._own_awareness())
+            case protocol.Command(body):
+                future = self._commands.get(body.get("id"))  # type: ignore[arg-type]
+                if future is not None and not future.done():
+                    future.set_result(body)
             case protocol.Auth(payload):
                 self.stats.permission_denied = payload[2:].decode(errors="replace")
                 self._notify()

@@ -10,16 +10,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from collab import __version__
+from collab import __version__, api
+from collab.api import errors
+from collab.auth import Authenticator
 from collab.server import Server
 from collab.settings import Settings
 from collab.ws_endpoint import websocket_endpoint
 from persistence.base import Store
 
 
-def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    authenticator: Authenticator | None = None,
+) -> Starlette:
     """Build the app; the server's components start and stop with the app's lifespan."""
-    server = Server(settings, store=store)
+    server = Server(settings, store=store, authenticator=authenticator)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -31,8 +38,10 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
             WebSocketRoute("/ws/{doc_id:path}", websocket_endpoint),
             Route("/health", health),
             Route("/metrics", metrics),
+            *api.routes(),
         ],
         lifespan=lifespan,
+        exception_handlers=dict(errors.HANDLERS),
     )
     app.state.server = server
     return app

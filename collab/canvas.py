@@ -567,6 +567,29 @@ class Canvas:
         result: dict[str, Any] = _plain(view)
         return result
 
+    def content(self) -> dict[str, Any]:
+        """``meta`` and ``layers`` as plain data (what a version restore brings back)."""
+        with self._doc.transaction():
+            result: dict[str, Any] = _plain(
+                {"meta": self._meta.to_py() or {}, "layers": self._layers.to_py() or []}
+            )
+        return result
+
+    def replace_content(self, source: Canvas) -> None:
+        """Make ``meta`` and ``layers`` equal to ``source``'s, in one transaction (history is
+        left alone). Layers are replaced by deep copies: Yjs cannot assign an array wholesale.
+        """
+        with self._doc.transaction():
+            src_meta = dict(source.meta_map.items())
+            for key in list(self._meta.keys()):
+                if key not in src_meta:
+                    del self._meta[key]
+            for key, value in src_meta.items():
+                self._meta[key] = _clone(value)
+            if len(self._layers):
+                del self._layers[0 : len(self._layers)]
+            self._layers.extend([_clone(item) for item in source.layers_array])
+
     # -- internals -------------------------------------------------------------------------
 
     def _find(self, layer_id: str) -> _Entry:

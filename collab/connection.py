@@ -13,21 +13,13 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from collab import close_codes
+from collab.identity import Principal
 from collab.transport import Channel, ChannelClosed
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is on the other end of a connection."""
-
-    user_id: str
-    name: str
 
 
 class Connection:

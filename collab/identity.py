@@ -10,12 +10,24 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from collab.connection import Principal
 from collab.exceptions import InvalidDocumentId
 
 _USER_ID = re.compile(r"^[A-Za-z0-9_.@:-]{1,64}$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+ROLES = ("owner", "editor", "viewer")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is on the other end of a connection or request."""
+
+    user_id: str
+    name: str
+    role: str = "editor"
 
 
 class InvalidUser(ValueError):

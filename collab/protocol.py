@@ -8,6 +8,10 @@ A frame is one binary WebSocket message::
     [1 AWARENESS][varUint8Array awareness update]
     [2 AUTH][0 PERMISSION_DENIED][varString reason]
     [3 QUERY_AWARENESS]
+    [100 COMMAND][varString JSON object]      Nexus extension, see docs/protocol.md
+
+Standard Yjs clients never send type 100 and the server only ever sends it in reply to a
+command, so unmodified clients are unaffected.
 
 Encoding is done by pycrdt's own helpers. Decoding is strict here because frames come from
 untrusted peers: every length is bounds-checked and a broken frame raises ``ProtocolError``
@@ -16,8 +20,9 @@ naming what was wrong, instead of the ``IndexError`` a naive reader would throw.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from pycrdt import create_awareness_message, create_update_message, write_var_uint
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
@@ -28,6 +33,7 @@ MESSAGE_SYNC: Final = 0
 MESSAGE_AWARENESS: Final = 1
 MESSAGE_AUTH: Final = 2
 MESSAGE_QUERY_AWARENESS: Final = 3
+MESSAGE_COMMAND: Final = 100
 
 SYNC_STEP1: Final = 0
 SYNC_STEP2: Final = 1
@@ -70,11 +76,18 @@ class Auth:
 
 
 @dataclass(frozen=True, slots=True)
+class Command:
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     message_type: int
 
 
-Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | QueryAwareness | Auth | Unknown
+Message = (
+    SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | QueryAwareness | Auth | Command | Unknown
+)
 
 
 def read_var_uint(data: bytes, pos: int) -> tuple[int, int]:
@@ -127,6 +140,15 @@ def decode(frame: bytes) -> Message:
         return QueryAwareness()
     if message_type == MESSAGE_AUTH:
         return Auth(frame[1:])
+    if message_type == MESSAGE_COMMAND:
+        raw, _ = read_var_bytes(frame, 1)
+        try:
+            body = json.loads(raw.decode())
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ProtocolError(f"command is not valid UTF-8 JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise ProtocolError(f"command must be a JSON object, got {type(body).__name__}")
+        return Command(body)
     return Unknown(message_type)
 
 
@@ -148,6 +170,11 @@ def encode_awareness(payload: bytes) -> bytes:
 
 def encode_query_awareness() -> bytes:
     return bytes([MESSAGE_QUERY_AWARENESS])
+
+
+def encode_command(body: dict[str, Any]) -> bytes:
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return bytes([MESSAGE_COMMAND]) + write_var_uint(len(raw)) + raw
 
 
 def encode_permission_denied(reason: str) -> bytes:

@@ -1,4 +1,5 @@
-"""A room: one live pycrdt document, its connections and their awareness states.
+"""A room: one live pycrdt document, its connections, their awareness states, every user's
+undo stack and the shared history panel.
 
 The room has no I/O of its own. Frames come in through ``receive``; everything it sends goes
 through each connection's non-blocking ``send``; every document change is handed to the
@@ -15,9 +16,14 @@ from typing import Any, Protocol
 from pycrdt import Awareness, Doc, Subscription, TransactionEvent
 
 from collab import close_codes, protocol
+from collab.canvas import Canvas
 from collab.connection import Connection
 from collab.exceptions import InvalidUpdate, ProtocolError
+from collab.history import ChangeDescriber, HistoryLog
+from collab.identity import Principal
 from collab.metrics import Metrics
+from collab.settings import Settings
+from collab.undo import RoomUndo, UndoState
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +35,34 @@ class UpdateSink(Protocol):
 class Room:
     """The live state of one document on this instance."""
 
-    def __init__(self, doc_id: str, doc: Doc[Any], sink: UpdateSink, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        doc_id: str,
+        doc: Doc[Any],
+        sink: UpdateSink,
+        metrics: Metrics,
+        settings: Settings | None = None,
+    ) -> None:
+        settings = settings or Settings()
         self.doc_id = doc_id
         self.doc = doc
         self.connections: set[Connection] = set()
         self.unsaved_updates = 0
+        self.loaded_seq = 0  # the store's log position this room was loaded at
         self.first_unsaved_at: float | None = None
         self._sink = sink
         self._metrics = metrics
         self._sender: Connection | None = None
         self._received_at = 0.0
+        self.undo = RoomUndo(
+            doc, max_depth=settings.undo_max_depth, capture_ms=settings.undo_capture_ms
+        )
+        self.history = HistoryLog(
+            doc,
+            max_entries=settings.history_max_entries,
+            coalesce_s=settings.history_coalesce_seconds,
+        )
+        self._describer = ChangeDescriber(doc)
         self.awareness = Awareness(doc)
         self.awareness.set_local_state(None)  # the server itself has no presence
         self._doc_subscription: Subscription | None = doc.observe(self._on_transaction)
@@ -87,21 +111,83 @@ class Room:
             case protocol.QueryAwareness():
                 ids = list(self.awareness.states)
                 conn.send(protocol.encode_awareness(self.awareness.encode_awareness_update(ids)))
+            case protocol.Command(body):
+                conn.send(protocol.encode_command(self._command(conn.principal, body)))
             case protocol.Auth() | protocol.Unknown():
                 pass  # server-to-client only / unknown types are ignored, as the protocol says
 
     def _apply(self, conn: Connection, update: bytes) -> None:
         if update == protocol.EMPTY_UPDATE:
             return
+        user = conn.principal.user_id
+        self.undo.track(user)
         self._sender = conn
         self._received_at = time.perf_counter()
         try:
-            with self.doc.transaction(origin=conn.principal.user_id):
+            with self.doc.transaction(origin=user):
                 self.doc.apply_update(update)
         except ValueError as exc:
+            self._describer.take()
             raise InvalidUpdate(f"update of {len(update)} bytes cannot be applied: {exc}") from exc
         finally:
             self._sender = None
+        self.undo.after_change(user)
+        self._record(conn.principal, "edit")
+
+    # -- commands: undo / redo / restore -------------------------------------------------
+
+    def undo_for(self, principal: Principal) -> tuple[bool, UndoState]:
+        """Undo ``principal``'s last change; the result is broadcast like any update."""
+        done = self.undo.undo(principal.user_id)
+        self._record(principal, "undo")
+        return done, self.undo.state(principal.user_id)
+
+    def redo_for(self, principal: Principal) -> tuple[bool, UndoState]:
+        done = self.undo.redo(principal.user_id)
+        self._record(principal, "redo")
+        return done, self.undo.state(principal.user_id)
+
+    def restore(self, principal: Principal, version: Canvas, label: str) -> UndoState:
+        """Bring ``meta`` and ``layers`` back to ``version`` as one change of ``principal``'s,
+        which that user can undo like any other."""
+        user = principal.user_id
+        self.undo.track(user)
+        self.undo.cut(user)
+        with self.doc.transaction(origin=user):
+            Canvas(self.doc).replace_content(version)
+        self.undo.cut(user)
+        self.undo.after_change(user)
+        self._describer.take()
+        self.history.record(user, principal.name, "restore", f"restore version {label}")
+        return self.undo.state(user)
+
+    def _record(self, principal: Principal, action: str) -> None:
+        label = self._describer.take()
+        if label is None:
+            return
+        if action != "edit":
+            label = f"{action}: {label}"
+        self.history.record(principal.user_id, principal.name, action, label)
+
+    def _command(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+        op, ref = body.get("op"), body.get("id")
+        if op not in ("undo", "redo", "state"):
+            return {
+                "id": ref,
+                "ok": False,
+                "error": f"unknown op {op!r}; expected undo, redo or state",
+            }
+        done = False
+        if op == "undo":
+            done, state = self.undo_for(principal)
+        elif op == "redo":
+            done, state = self.redo_for(principal)
+        else:
+            state = self.undo.state(principal.user_id)
+        return {
+            "id": ref, "ok": True, "op": op, "done": done,
+            "can_undo": state.can_undo, "can_redo": state.can_redo,
+        }  # fmt: skip
 
     def _apply_awareness(self, conn: Connection, payload: bytes) -> None:
         self._sender = conn
@@ -150,6 +236,7 @@ class Room:
 
     def mark_saved(self) -> None:
         self.unsaved_updates = 0
+        self.loaded_seq = 0  # the store's log position this room was loaded at
         self.first_unsaved_at = None
 
     def close(self) -> None:
@@ -164,3 +251,4 @@ class Room:
             self.doc.unobserve(self._doc_subscription)
             self._doc_subscription = None
         self.awareness.unobserve(self._awareness_subscription)
+        self._describer.close()

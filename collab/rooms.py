@@ -139,7 +139,8 @@ class RoomManager:
             self._metrics.room_load_failures.inc()
             log.exception("room load failed", extra={"doc_id": doc_id})
             raise RoomLoadError(f"document {doc_id!r} could not be loaded: {exc}") from exc
-        room = Room(doc_id, doc, self._writer, self._metrics)
+        room = Room(doc_id, doc, self._writer, self._metrics, self._settings)
+        room.loaded_seq = loaded.last_seq
         self._metrics.rooms.inc()
         log.info(
             "room loaded",
@@ -163,7 +164,7 @@ class RoomManager:
                 return
             pending = room.unsaved_updates
             await self._writer.flush(doc_id)
-            up_to = self._writer.last_seq(doc_id)
+            up_to = max(self._writer.last_seq(doc_id), room.loaded_seq)
             state = room.doc.get_update()
             await self._store.write_snapshot(doc_id, state, up_to)
             room.unsaved_updates = max(0, room.unsaved_updates - pending)
@@ -174,6 +175,26 @@ class RoomManager:
                 "snapshot written",
                 extra={"doc_id": doc_id, "up_to_seq": up_to, "bytes": len(state)},
             )
+
+    async def create_version(self, doc_id: str, label: str) -> int:
+        """Snapshot the room's current state as a named version (the room must be loaded)."""
+        entry = self._entries.get(doc_id)
+        room = _loaded(entry) if entry is not None else None
+        if entry is None or room is None:
+            raise RuntimeError(f"room {doc_id!r} is not loaded")
+        async with entry.saving:
+            pending = room.unsaved_updates
+            await self._writer.flush(doc_id)
+            up_to = max(self._writer.last_seq(doc_id), room.loaded_seq)
+            version_id = await self._store.write_snapshot(
+                doc_id, room.doc.get_update(), up_to, label=label
+            )
+            room.unsaved_updates = max(0, room.unsaved_updates - pending)
+            if room.unsaved_updates == 0:
+                room.mark_saved()
+        self._metrics.snapshots.inc()
+        log.info("version created", extra={"doc_id": doc_id, "label": label, "id": version_id})
+        return version_id
 
     async def _unload(self, doc_id: str) -> None:
         entry = self._entries.get(doc_id)

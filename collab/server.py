@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 
+from collab.auth import Authenticator, OpenAuthenticator
 from collab.metrics import Metrics
 from collab.rooms import RoomManager
 from collab.settings import Settings
@@ -18,8 +19,15 @@ log = logging.getLogger(__name__)
 class Server:
     """Store → group-commit writer → rooms; stopped in reverse order, flushing on the way."""
 
-    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        authenticator: Authenticator | None = None,
+    ) -> None:
         self.settings = settings
+        self.authenticator: Authenticator = authenticator or OpenAuthenticator()
         self.metrics = Metrics()
         self.store = store if store is not None else store_from_url(settings.store_url)
         self.writer = GroupCommitWriter(self.store, window=settings.flush_window)

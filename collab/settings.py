@@ -30,9 +30,13 @@ class Settings:
     max_frame_bytes: int = 4 * 1024 * 1024
     send_queue_bytes: int = 8 * 1024 * 1024  # per connection, before it is closed as slow
     send_queue_messages: int = 4096
-    room_idle_seconds: float = 30.0  # unload a room this long after its last connection left
+    room_idle_seconds: float = 60.0  # unload a room this long after its last connection left
     snapshot_every_updates: int = 2000  # compact a room's log after this many updates ...
     snapshot_interval: float = 60.0  # ... or this many seconds after its first unsaved update
+    undo_max_depth: int = 100  # undo steps kept per user and document
+    undo_capture_ms: int = 500  # one user's changes closer than this undo as one step
+    history_max_entries: int = 500  # the shared history panel keeps this many entries
+    history_coalesce_seconds: float = 2.0  # same user + same label within this: one entry
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -58,6 +62,20 @@ class Settings:
             ">= 1",
         )
         _check(self.snapshot_interval > 0, "snapshot_interval", self.snapshot_interval, "> 0")
+        _check(self.undo_max_depth >= 1, "undo_max_depth", self.undo_max_depth, ">= 1")
+        _check(self.undo_capture_ms >= 0, "undo_capture_ms", self.undo_capture_ms, ">= 0")
+        _check(
+            self.history_max_entries >= 1,
+            "history_max_entries",
+            self.history_max_entries,
+            ">= 1",
+        )
+        _check(
+            self.history_coalesce_seconds >= 0,
+            "history_coalesce_seconds",
+            self.history_coalesce_seconds,
+            ">= 0",
+        )
         _check(self.log_level in _LOG_LEVELS, "log_level", self.log_level, "/".join(_LOG_LEVELS))
         _check(
             self.log_format in _LOG_FORMATS,
@@ -128,6 +146,10 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "room_idle_seconds": ("NEXUS_ROOM_IDLE_SECONDS", float),
     "snapshot_every_updates": ("NEXUS_SNAPSHOT_EVERY_UPDATES", int),
     "snapshot_interval": ("NEXUS_SNAPSHOT_INTERVAL", float),
+    "undo_max_depth": ("NEXUS_UNDO_MAX_DEPTH", int),
+    "undo_capture_ms": ("NEXUS_UNDO_CAPTURE_MS", int),
+    "history_max_entries": ("NEXUS_HISTORY_MAX_ENTRIES", int),
+    "history_coalesce_seconds": ("NEXUS_HISTORY_COALESCE_SECONDS", float),
     "log_level": ("NEXUS_LOG_LEVEL", _upper),
     "log_format": ("NEXUS_LOG_FORMAT", str),
 }

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 
 from collab import close_codes
 from collab._starlette_channel import StarletteChannel
+from collab.auth import AuthenticationError
 from collab.connection import Connection
 from collab.exceptions import (
     FrameTooLarge,
@@ -18,7 +19,7 @@ from collab.exceptions import (
     ProtocolError,
     TextFrame,
 )
-from collab.identity import InvalidUser, check_doc_id, principal_from_params
+from collab.identity import check_doc_id
 from collab.room import Room
 from collab.server import Server
 from collab.transport import ChannelClosed
@@ -36,8 +37,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     doc_id = websocket.scope["path"].removeprefix("/ws/")
     try:
         check_doc_id(doc_id)
-        principal = principal_from_params(websocket.query_params)
-    except (InvalidDocumentId, InvalidUser) as exc:
+        principal = await server.authenticator.authenticate(websocket)
+    except (InvalidDocumentId, AuthenticationError) as exc:
         log.info("connection refused", extra={"doc_id": doc_id[:140], "reason": str(exc)})
         await channel.close(close_codes.INVALID_DOCUMENT_ID, str(exc))
         return

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from collab import close_codes
-from collab.connection import Connection, Principal
+from collab.connection import Connection
+from collab.identity import Principal
 from collab.transport import ChannelClosed
 from tests.support.waiting import eventually
 

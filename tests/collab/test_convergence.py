@@ -7,6 +7,7 @@ import random
 
 from client import CanvasClient
 from tests.support.servers import RunningServer
+from tests.support.waiting import eventually
 
 
 async def test_three_clients_converge(running: RunningServer) -> None:
@@ -41,8 +42,7 @@ async def test_three_clients_converge(running: RunningServer) -> None:
             dumps = [cl.canvas.to_dict() for cl in clients]
             return dumps[0] == dumps[1] == dumps[2]
 
-        for cl in clients:
-            await cl.wait_for(same, timeout=10)
+        await eventually(same)
         final = a.canvas.read_layers()
         assert len(final) == 4
         sky_layer = a.canvas.get_layer(sky)
@@ -51,7 +51,10 @@ async def test_three_clients_converge(running: RunningServer) -> None:
         room = running.server.rooms.rooms["converge"]
         from collab.canvas import Canvas
 
-        assert Canvas(room.doc).to_dict() == a.canvas.to_dict()
+        await eventually(lambda: Canvas(room.doc).to_dict() == a.canvas.to_dict())
+        # The shared history panel recorded every user's work, identically everywhere.
+        authors = {entry["user"] for entry in a.canvas.history()}
+        assert authors == {"u0", "u1", "u2"}
     finally:
         for cl in clients:
             await cl.stop()

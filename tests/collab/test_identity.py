@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from collab.connection import Principal
 from collab.exceptions import InvalidDocumentId
-from collab.identity import InvalidUser, check_doc_id, principal_from_params
+from collab.identity import InvalidUser, Principal, check_doc_id, principal_from_params
 
 
 def test_user_and_name() -> None:

@@ -24,7 +24,7 @@ async def test_offline_edits_merge_and_reconnect_gets_only_the_diff(
             stroke = alice.canvas.begin_stroke(paint, color="#ff0000")
             alice.canvas.append_points(paint, stroke, [float(i) for i in range(400)])
         full_size = len(alice.doc.get_update())
-        await bob.wait_for(lambda: bob.canvas.to_dict() == alice.canvas.to_dict())
+        await bob.wait_for(lambda: bob.canvas.content() == alice.canvas.content())
 
         await bob.go_offline()
         assert not bob.connected
@@ -32,14 +32,16 @@ async def test_offline_edits_merge_and_reconnect_gets_only_the_diff(
         bob_layer = bob.canvas.add_layer("Bob offline", kind="raster", opacity=50)
         bob.canvas.update_layer(paint, name="Renamed offline")
         alice_layer = alice.canvas.add_layer("Alice meanwhile", blend_mode="screen")
-        missed = len(alice.doc.get_update(bob.doc.get_state()))
+        room = running.server.rooms.rooms["recon"]
+        await eventually(lambda: alice_layer in Canvas(room.doc).layer_ids())
+        missed = len(room.doc.get_update(bob.doc.get_state()))
 
         received_before = bob.stats.bytes_received
         bob.go_online()
         await bob.wait_synced()
         await bob.wait_for(lambda: alice_layer in bob.canvas.layer_ids())
         await alice.wait_for(lambda: bob_layer in alice.canvas.layer_ids())
-        await alice.wait_for(lambda: alice.canvas.to_dict() == bob.canvas.to_dict())
+        await alice.wait_for(lambda: alice.canvas.content() == bob.canvas.content())
         assert alice.canvas.get_layer(paint).name == "Renamed offline"
 
         # The server's step 2 carried only what bob missed, not the whole document.

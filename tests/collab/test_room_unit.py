@@ -10,8 +10,9 @@ import pytest
 from pycrdt import Awareness, Doc, Text
 
 from collab import close_codes, protocol
-from collab.connection import Connection, Principal
+from collab.connection import Connection
 from collab.exceptions import InvalidUpdate, ProtocolError
+from collab.identity import Principal
 from collab.metrics import Metrics
 from collab.room import Room
 from collab.transport import ChannelClosed

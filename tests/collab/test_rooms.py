@@ -43,8 +43,9 @@ async def test_twenty_simultaneous_first_connections_are_all_served(tmp_path: Pa
             expected = {f"l{i}" for i in range(20)}
             for c in clients:
                 await c.wait_for(lambda c=c: set(c.canvas.layer_ids()) == expected, timeout=15)
-            dumps = [c.canvas.to_dict() for c in clients]
-            assert all(d == dumps[0] for d in dumps)
+            await eventually(
+                lambda: all(c.canvas.to_dict() == clients[0].canvas.to_dict() for c in clients)
+            )
         finally:
             await asyncio.gather(*(c.stop() for c in clients))
 

@@ -19,7 +19,7 @@ def test_defaults_are_the_embedded_mode() -> None:
     assert s.max_frame_bytes == 4 * 1024 * 1024
     assert s.send_queue_bytes == 8 * 1024 * 1024
     assert s.send_queue_messages == 4096
-    assert s.room_idle_seconds == 30.0
+    assert s.room_idle_seconds == 60.0
     assert s.snapshot_every_updates == 2000
     assert s.snapshot_interval == 60.0
     assert (s.log_level, s.log_format) == ("INFO", "json")

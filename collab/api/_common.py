@@ -1,0 +1,60 @@
+"""Helpers shared by the REST endpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.requests import Request
+
+from collab.api.errors import ApiError
+from collab.identity import Principal, check_doc_id
+from collab.room import Room
+from collab.server import Server
+
+
+def server_of(request: Request) -> Server:
+    server: Server = request.app.state.server
+    return server
+
+
+async def principal_of(request: Request) -> Principal:
+    return await server_of(request).authenticator.authenticate(request)
+
+
+async def existing_doc_id(request: Request) -> str:
+    """The path's document id, validated, of a document that exists (else 400 / 404)."""
+    doc_id = check_doc_id(request.path_params["doc_id"])
+    await server_of(request).store.get_document(doc_id)
+    return doc_id
+
+
+@asynccontextmanager
+async def room_for(request: Request, doc_id: str) -> AsyncIterator[Room]:
+    """The live room of ``doc_id`` (loaded for the duration of the request if needed)."""
+    rooms = server_of(request).rooms
+    room = await rooms.acquire(doc_id)
+    try:
+        yield room
+    finally:
+        rooms.release(doc_id)
+
+
+async def json_body(request: Request, *, max_bytes: int = 64 * 1024) -> dict[str, Any]:
+    """The request's JSON object body; an empty body is ``{}``."""
+    raw = await request.body()
+    if len(raw) > max_bytes:
+        raise ApiError(413, "too_large", f"request body of {len(raw)} bytes exceeds {max_bytes}")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(
+            400, "bad_json", f"request body must be a JSON object, got {type(body).__name__}"
+        )
+    return body

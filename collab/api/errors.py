@@ -1,0 +1,76 @@
+"""JSON error responses: every failure answers ``{"error": code, "message": text}`` with the
+right status, never a bare 500 for a caller's mistake."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from collab.auth import AuthenticationError
+from collab.canvas import SchemaError
+from collab.exceptions import InvalidDocumentId
+from persistence.base import DocumentNotFound, SnapshotNotFound, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, str(exc))
+
+
+async def _auth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuthenticationError)
+    return error_response(
+        exc.status, "unauthenticated" if exc.status == 401 else "bad_user", str(exc)
+    )
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error_response(404, "not_found", str(exc))
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    return error_response(400, "bad_request", str(exc))
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    return error_response(422, "invalid", str(exc))
+
+
+async def _store_error(request: Request, exc: Exception) -> Response:
+    log.error(
+        "store error answering a request", extra={"path": request.url.path, "error": str(exc)}
+    )
+    return error_response(503, "store_unavailable", f"storage is unavailable: {exc}")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, "http_error", str(exc.detail))
+
+
+HANDLERS = {
+    ApiError: _api_error,
+    AuthenticationError: _auth_error,
+    DocumentNotFound: _not_found,
+    SnapshotNotFound: _not_found,
+    InvalidDocumentId: _bad_request,
+    SchemaError: _invalid,
+    StoreError: _store_error,
+    HTTPException: _http_error,
+}
