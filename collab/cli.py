@@ -1,8 +1,9 @@
-"""``nexus-canvas`` command line: ``serve`` (more subcommands arrive with later features)."""
+"""``nexus-canvas`` command line: ``serve``, ``migrate`` (more arrive with later features)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -13,6 +14,8 @@ from collab import __version__
 from collab.exceptions import SettingsError
 from collab.logs import configure_logging
 from collab.settings import Settings
+from persistence.base import StoreError, StoreUnavailable
+from persistence.factory import is_postgres_url, redact_url
 
 log = logging.getLogger("collab.cli")
 
@@ -30,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--room-idle-seconds", type=float, help="unload idle rooms after this")
     serve.add_argument("--log-level", type=str.upper, help="DEBUG, INFO, WARNING or ERROR")
     serve.add_argument("--log-format", choices=["json", "text"], help="log line format")
+    migrate = sub.add_parser("migrate", help="apply pending Postgres schema migrations")
+    migrate.add_argument(
+        "--database-url", help="postgresql://user@host:5432/db (default: DATABASE_URL)"
+    )
     return parser
 
 
@@ -37,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "migrate":
+        return _migrate(args)
     return 2
 
 
@@ -73,6 +82,42 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         lifespan="on",
     )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Apply pending migrations; exit 2 for a non-Postgres or unreachable database."""
+    try:
+        settings = Settings.from_env(os.environ, database_url=args.database_url)
+    except SettingsError as exc:
+        print(f"nexus-canvas: {exc}", file=sys.stderr)
+        return 2
+    url = settings.database_url
+    if not url or not is_postgres_url(url):
+        got = repr(redact_url(url)) if url else "none (the embedded SQLite store needs none)"
+        print(
+            "nexus-canvas migrate: needs a Postgres URL (postgresql://user@host:5432/db) "
+            f"in --database-url or DATABASE_URL, got {got}",
+            file=sys.stderr,
+        )
+        return 2
+    from persistence.migrate import migrate_url
+
+    try:
+        applied = asyncio.run(migrate_url(url))
+    except StoreUnavailable as exc:
+        print(f"nexus-canvas migrate: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # asyncpg's URL parsing
+        print(f"nexus-canvas migrate: bad database URL {redact_url(url)!r}: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"nexus-canvas migrate: migration failed: {exc}", file=sys.stderr)
+        return 1
+    for version in applied:
+        print(f"applied {version}")
+    if not applied:
+        print(f"{redact_url(url)}: schema is up to date, nothing to apply")
     return 0
 
 

@@ -1,4 +1,8 @@
-"""Durable storage: documents, update logs and snapshots (memory, SQLite; Postgres later)."""
+"""Durable storage: documents, update logs and snapshots (memory, SQLite, Postgres).
+
+``PostgresStore`` lives in :mod:`persistence.postgres` and is not imported here, so that
+asyncpg loads only when a Postgres URL is configured (``store_from_url`` picks it).
+"""
 
 from persistence.base import (
     AlreadyStarted,
@@ -11,8 +15,9 @@ from persistence.base import (
     Store,
     StoreError,
     StoreNotStarted,
+    StoreUnavailable,
 )
-from persistence.factory import store_from_url
+from persistence.factory import is_postgres_url, redact_url, store_from_url
 from persistence.memory import MemoryStore
 from persistence.sqlite import SQLiteStore
 from persistence.writer import GroupCommitWriter
@@ -31,5 +36,8 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreNotStarted",
+    "StoreUnavailable",
+    "is_postgres_url",
+    "redact_url",
     "store_from_url",
 ]

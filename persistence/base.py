@@ -11,7 +11,8 @@ Exception tree::
      ├── DocumentExists
      ├── SnapshotNotFound
      ├── StoreNotStarted
-     └── AlreadyStarted
+     ├── AlreadyStarted
+     └── StoreUnavailable
 """
 
 from __future__ import annotations
@@ -64,6 +65,18 @@ class StoreNotStarted(StoreError):
 class AlreadyStarted(StoreError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} is already started")
+
+
+class StoreUnavailable(StoreError):
+    """The backend cannot be reached: connection refused, dropped, or the server shutting down.
+
+    Transient by nature; the operation may be retried once the backend is back.
+    """
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"{target} is unavailable: {reason}")
+        self.target = target
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,25 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from persistence.base import Store, StoreError
+from persistence.base import Store
 
-SUPPORTED_SCHEMES = ("memory://", "sqlite:///abs/path.db", "sqlite:relative/path.db")
+SUPPORTED_SCHEMES = (
+    "memory://",
+    "sqlite:///abs/path.db",
+    "sqlite:relative/path.db",
+    "postgresql://user@host:5432/db",
+)
 
 
 def store_from_url(url: str, **kwargs: Any) -> Store:
-    """Build an unstarted store; ``kwargs`` go to its constructor (``keep_auto_snapshots``).
+    """Build an unstarted store; ``kwargs`` go to its constructor (``keep_auto_snapshots``,
+    and for Postgres ``schema``, ``min_size``, ``max_size``, ``migrate``, ...).
 
     - ``memory://`` → :class:`~persistence.memory.MemoryStore`
     - ``sqlite:///abs/path.db`` or ``sqlite:relative/path.db`` →
       :class:`~persistence.sqlite.SQLiteStore` (``sqlite::memory:`` for an in-memory database)
-    - ``postgres://`` / ``postgresql://`` → not available yet (raises :class:`StoreError`)
+    - ``postgres://`` / ``postgresql://`` → :class:`~persistence.postgres.PostgresStore`
+      (asyncpg is imported only then)
     """
     scheme, sep, rest = url.partition(":")
     scheme = scheme.lower()
@@ -30,14 +37,17 @@ def store_from_url(url: str, **kwargs: Any) -> Store:
         from persistence.sqlite import SQLiteStore
 
         return SQLiteStore(_sqlite_path(url, rest), **kwargs)
-    if scheme in ("postgres", "postgresql"):
-        raise StoreError(
-            f"cannot open {_redact(url)}: Postgres support arrives with the scale-out work; "
-            "use memory:// or sqlite:///abs/path.db for now"
-        )
+    if is_postgres_url(url):
+        from persistence.postgres import PostgresStore
+
+        return PostgresStore(url, **kwargs)
     raise ValueError(
-        f"unsupported store URL {_redact(url)!r}; supported: {', '.join(SUPPORTED_SCHEMES)}"
+        f"unsupported store URL {redact_url(url)!r}; supported: {', '.join(SUPPORTED_SCHEMES)}"
     )
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.partition(":")[0].lower() in ("postgres", "postgresql")
 
 
 def _sqlite_path(url: str, rest: str) -> str:
@@ -54,7 +64,7 @@ def _sqlite_path(url: str, rest: str) -> str:
     return path
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without its password, fit for logs and error messages."""
     try:
         parts = urlsplit(url)

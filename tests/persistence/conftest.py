@@ -1,27 +1,56 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from persistence import Store, store_from_url
+from tests.support.services import require_postgres
 
 StoreFactory = Callable[..., Store]
 
-KINDS = ["memory", "sqlite"]
+KINDS = ["memory", "sqlite", "postgres"]
+
+
+@asynccontextmanager
+async def postgres_schema(url: str) -> AsyncIterator[str]:
+    """A fresh, empty schema for one test, dropped with everything in it afterwards."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{name}"')
+        try:
+            yield name
+        finally:
+            await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pg_schema() -> AsyncIterator[tuple[str, str]]:
+    """``(url, schema)``: the test database and a schema of this test's own."""
+    url = require_postgres()
+    async with postgres_schema(url) as schema:
+        yield url, schema
 
 
 @pytest.fixture(params=KINDS)
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
-    """Builds unstarted stores of one kind; SQLite ones share one file per test."""
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    """Builds unstarted stores of one kind; the stores of one test share their data (one
+    SQLite file, one Postgres schema)."""
     kind: str = request.param
-
-    def make(**kwargs: object) -> Store:
-        url = "memory://" if kind == "memory" else f"sqlite://{tmp_path / 'db' / 'store.db'}"
-        return store_from_url(url, **kwargs)
-
-    return make
+    if kind == "postgres":
+        url = require_postgres()
+        async with postgres_schema(url) as schema:
+            yield lambda **kwargs: store_from_url(url, schema=schema, **kwargs)
+        return
+    url = "memory://" if kind == "memory" else f"sqlite://{tmp_path / 'db' / 'store.db'}"
+    yield lambda **kwargs: store_from_url(url, **kwargs)
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from persistence import MemoryStore, SQLiteStore, StoreError, store_from_url
+from persistence import MemoryStore, SQLiteStore, store_from_url
+from persistence.postgres import PostgresStore
 
 
 def test_memory_url() -> None:
@@ -60,12 +63,26 @@ async def test_sqlite_relative_url_is_relative_to_cwd(
     assert (tmp_path / "rel" / "canvas.db").exists()
 
 
-@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
-def test_postgres_is_not_there_yet(scheme: str) -> None:
-    with pytest.raises(StoreError, match="scale-out") as info:
-        store_from_url(f"{scheme}://canvas:s3cret@db:5432/canvas")
-    assert "s3cret" not in str(info.value)
-    assert "canvas:***@db:5432" in str(info.value)
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "PostgreSQL"])
+def test_postgres_url(scheme: str) -> None:
+    url = f"{scheme}://canvas:s3cret@db:5432/canvas"
+    store = store_from_url(url, keep_auto_snapshots=4, schema="tenant1", max_size=3)
+    assert isinstance(store, PostgresStore)
+    assert store.kind == "postgres"
+    assert store.url == url
+    assert (store.keep_auto_snapshots, store.schema, store.max_size) == (4, "tenant1", 3)
+    assert "s3cret" not in repr(store)
+    assert "canvas:***@db:5432" in repr(store)
+
+
+def test_only_the_postgres_branch_imports_asyncpg() -> None:
+    code = (
+        "import sys; from persistence import store_from_url; "
+        "store_from_url('memory://'); store_from_url('sqlite:///tmp/x.db'); "
+        "assert 'asyncpg' not in sys.modules, 'imported early'; "
+        "store_from_url('postgresql://h/db'); assert 'asyncpg' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 @pytest.mark.parametrize("url", ["redis://localhost", "file:///tmp/x", "canvas.db", ""])
@@ -75,3 +92,4 @@ def test_unknown_scheme(url: str) -> None:
     assert repr(url) in str(info.value)
     assert "memory://" in str(info.value)
     assert "sqlite:///" in str(info.value)
+    assert "postgresql://" in str(info.value)

@@ -24,7 +24,7 @@ EMPTY = LoadedDocument(snapshot=None, snapshot_seq=0, updates=[], last_seq=0)
 
 
 async def test_kind_names_the_backend(store: Store) -> None:
-    assert store.kind in ("memory", "sqlite")
+    assert store.kind in ("memory", "sqlite", "postgres")
 
 
 # -- update log ------------------------------------------------------------------------------
