@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from pycrdt import Awareness, Doc, Subscription, TransactionEvent
 
@@ -26,6 +27,7 @@ from collab.settings import Settings
 from collab.undo import RoomUndo, UndoState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class UpdateSink(Protocol):
@@ -146,6 +148,18 @@ class Room:
         done = self.undo.redo(principal.user_id)
         self._record(principal, "redo")
         return done, self.undo.state(principal.user_id)
+
+    def edit(self, principal: Principal, change: Callable[[Canvas], T]) -> T:
+        """Apply a server-side change on behalf of ``principal`` (e.g. a REST layer upload):
+        one transaction with the user as origin, so it is broadcast, logged, recorded in the
+        history and undoable by that user like an edit they made themselves."""
+        user = principal.user_id
+        self.undo.track(user)
+        with self.doc.transaction(origin=user):
+            result = change(Canvas(self.doc))
+        self.undo.after_change(user)
+        self._record(principal, "edit")
+        return result
 
     def restore(self, principal: Principal, version: Canvas, label: str) -> UndoState:
         """Bring ``meta`` and ``layers`` back to ``version`` as one change of ``principal``'s,
