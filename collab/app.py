@@ -49,9 +49,13 @@ def create_app(
 
 async def health(request: Request) -> JSONResponse:
     server: Server = request.app.state.server
+    problems = server.problems()
     return JSONResponse(
         {
-            "status": "ok",
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
+            "instance": server.instance_id,
+            "broker": server.broker.kind,
             "version": __version__,
             "rooms": len(server.rooms.rooms),
             "connections": sum(len(r.connections) for r in server.rooms.rooms.values()),

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from pycrdt import Awareness, Doc, Subscription, TransactionEvent
 
 from collab import close_codes, protocol
+from collab.broker.base import Envelope, EnvelopeKind
 from collab.canvas import Canvas
 from collab.connection import Connection
 from collab.exceptions import InvalidUpdate, ProtocolError
@@ -34,6 +35,19 @@ class UpdateSink(Protocol):
     def append(self, doc_id: str, update: bytes) -> None: ...
 
 
+class EnvelopeSink(Protocol):
+    """Where a room publishes its own changes for the other instances (``EnvelopeRelay``)."""
+
+    @property
+    def instance_id(self) -> str: ...
+
+    def send(self, envelope: Envelope) -> None: ...
+
+
+REMOTE_ORIGIN = "nexus:remote"  # transaction / awareness origin of changes from other instances
+_REMOTE_AWARENESS_MAX_AGE_MS = 35_000  # Yjs peers renew every 15 s and drop after 30 s
+
+
 class Room:
     """The live state of one document on this instance."""
 
@@ -44,18 +58,21 @@ class Room:
         sink: UpdateSink,
         metrics: Metrics,
         settings: Settings | None = None,
+        relay: EnvelopeSink | None = None,
     ) -> None:
         settings = settings or Settings()
         self.doc_id = doc_id
         self.doc = doc
         self.connections: set[Connection] = set()
         self.unsaved_updates = 0
-        self.loaded_seq = 0  # the store's log position this room was loaded at
         self.first_unsaved_at: float | None = None
         self._sink = sink
         self._metrics = metrics
         self._sender: Connection | None = None
         self._received_at = 0.0
+        self._relay = relay
+        self._origin_user: str | None = None  # the user a local transaction is applied for
+        self._remote = False  # applying another instance's change: don't log or republish
         self.undo = RoomUndo(
             doc, max_depth=settings.undo_max_depth, capture_ms=settings.undo_capture_ms
         )
@@ -124,6 +141,7 @@ class Room:
         user = conn.principal.user_id
         self.undo.track(user)
         self._sender = conn
+        self._origin_user = user
         self._received_at = time.perf_counter()
         try:
             with self.doc.transaction(origin=user):
@@ -133,6 +151,7 @@ class Room:
             raise InvalidUpdate(f"update of {len(update)} bytes cannot be applied: {exc}") from exc
         finally:
             self._sender = None
+            self._origin_user = None
         self.undo.after_change(user)
         self._record(conn.principal, "edit")
 
@@ -155,8 +174,12 @@ class Room:
         history and undoable by that user like an edit they made themselves."""
         user = principal.user_id
         self.undo.track(user)
-        with self.doc.transaction(origin=user):
-            result = change(Canvas(self.doc))
+        self._origin_user = user
+        try:
+            with self.doc.transaction(origin=user):
+                result = change(Canvas(self.doc))
+        finally:
+            self._origin_user = None
         self.undo.after_change(user)
         self._record(principal, "edit")
         return result
@@ -167,8 +190,12 @@ class Room:
         user = principal.user_id
         self.undo.track(user)
         self.undo.cut(user)
-        with self.doc.transaction(origin=user):
-            Canvas(self.doc).replace_content(version)
+        self._origin_user = user
+        try:
+            with self.doc.transaction(origin=user):
+                Canvas(self.doc).replace_content(version)
+        finally:
+            self._origin_user = None
         self.undo.cut(user)
         self.undo.after_change(user)
         self._describer.take()
@@ -223,7 +250,9 @@ class Room:
         self.unsaved_updates += 1
         if self.first_unsaved_at is None:
             self.first_unsaved_at = time.monotonic()
-        self._sink.append(self.doc_id, update)
+        if not self._remote:  # another instance's change is logged and published by it
+            self._sink.append(self.doc_id, update)
+            self._publish(EnvelopeKind.UPDATE, update, user=self._origin_user)
         received = self._received_at if self._sender is not None else time.perf_counter()
         self._broadcast(protocol.encode_update(update), exclude=self._sender, received=received)
 
@@ -236,10 +265,97 @@ class Room:
             origin.awareness_ids.update(changes["updated"])
             origin.awareness_ids.difference_update(changes["removed"])
         changed = [*changes["added"], *changes["updated"], *changes["removed"]]
-        frame = protocol.encode_awareness(self.awareness.encode_awareness_update(changed))
+        payload = self.awareness.encode_awareness_update(changed)
+        frame = protocol.encode_awareness(payload)
+        if isinstance(origin, Connection):
+            self._publish(EnvelopeKind.AWARENESS, payload, user=origin.principal.user_id)
         sender = origin if isinstance(origin, Connection) else None
         received = self._received_at if self._sender is not None else time.perf_counter()
         self._broadcast(frame, exclude=sender, received=received)
+
+    # -- other instances ---------------------------------------------------------------------
+
+    def _publish(
+        self, kind: EnvelopeKind, payload: bytes, *, user: str | None, target: str | None = None
+    ) -> None:
+        if self._relay is not None:
+            self._relay.send(
+                Envelope(self.doc_id, self._relay.instance_id, user, kind, payload, target)
+            )
+
+    def request_sync(self) -> None:
+        """Ask the other instances for what this replica lacks (after loading the room or a
+        broker outage: pub/sub is at-most-once); they answer and ask back."""
+        self._publish(EnvelopeKind.SYNC_REQUEST, self.doc.get_state(), user=None)
+
+    def receive_envelope(self, envelope: Envelope) -> None:
+        """Apply traffic from another instance; a bad envelope is logged, never raised."""
+        try:
+            match envelope.kind:
+                case EnvelopeKind.UPDATE | EnvelopeKind.SYNC_REPLY:
+                    user = envelope.origin_user if envelope.kind is EnvelopeKind.UPDATE else None
+                    self._apply_remote(envelope.payload, user)
+                case EnvelopeKind.AWARENESS:
+                    self._remote = True
+                    try:
+                        self.awareness.apply_awareness_update(envelope.payload, REMOTE_ORIGIN)
+                    finally:
+                        self._remote = False
+                case EnvelopeKind.SYNC_REQUEST:
+                    self._answer_sync(envelope)
+        except Exception as exc:
+            log.warning(
+                "ignoring a bad envelope from another instance",
+                extra={
+                    "doc_id": self.doc_id,
+                    "from": envelope.origin_instance,
+                    "kind": str(envelope.kind),
+                    "error": repr(exc),
+                },
+            )
+
+    def _apply_remote(self, update: bytes, user: str | None) -> None:
+        if update == protocol.EMPTY_UPDATE:
+            return
+        if user is not None:
+            self.undo.track(user)  # per-user undo works whichever instance the user is on
+        self._remote = True
+        self._received_at = time.perf_counter()
+        try:
+            with self.doc.transaction(origin=user or REMOTE_ORIGIN):
+                self.doc.apply_update(update)
+        finally:
+            self._remote = False
+        self._describer.take()  # the origin instance records the history entry
+        if user is not None:
+            self.undo.after_change(user)
+
+    def _answer_sync(self, request: Envelope) -> None:
+        peer = request.origin_instance
+        diff = self.doc.get_update(request.payload)
+        if diff != protocol.EMPTY_UPDATE:
+            self._publish(EnvelopeKind.SYNC_REPLY, diff, user=None, target=peer)
+        local = sorted(set().union(*(c.awareness_ids for c in self.connections)))
+        if local:
+            payload = self.awareness.encode_awareness_update(local)
+            self._publish(EnvelopeKind.AWARENESS, payload, user=None, target=peer)
+        if request.target_instance is None:  # ask back once; a targeted request is not asked
+            self._publish(EnvelopeKind.SYNC_REQUEST, self.doc.get_state(), user=None, target=peer)
+
+    def expire_remote_awareness(self, now_ms: int | None = None) -> None:
+        """Drop presence of other instances' clients not renewed in time (their instance may
+        have died without telling us)."""
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        local = set().union(*(c.awareness_ids for c in self.connections))
+        stale = [
+            cid
+            for cid in self.awareness.states
+            if cid not in local
+            and now - self.awareness.meta.get(cid, {}).get("lastUpdated", now)
+            > _REMOTE_AWARENESS_MAX_AGE_MS
+        ]
+        if stale:
+            self.awareness.remove_awareness_states(stale, REMOTE_ORIGIN)
 
     def _broadcast(self, frame: bytes, *, exclude: Connection | None, received: float) -> None:
         for conn in self.connections:
@@ -250,7 +366,6 @@ class Room:
 
     def mark_saved(self) -> None:
         self.unsaved_updates = 0
-        self.loaded_seq = 0  # the store's log position this room was loaded at
         self.first_unsaved_at = None
 
     def close(self) -> None:

@@ -1,5 +1,9 @@
 """Room lifecycle: load on first connection, snapshot periodically, unload when idle.
 
+Across instances: a loaded room subscribes to its document's broker channel and asks its
+peers for what it lacks; after a broker outage every room asks again. Snapshots (which compact
+the shared log) are written only by the holder of the document's snapshot lease.
+
 Concurrent first connections to one document share a single load (one task, awaited by
 all), so twenty clients arriving at once are all served. Unloading flushes the update log
 and writes a snapshot, and releases the room even when a store step fails: the group-commit
@@ -12,13 +16,17 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pycrdt import Doc, merge_updates
 
+from collab.broker.base import Broker
 from collab.exceptions import RoomLoadError
+from collab.lease.base import Lease
 from collab.metrics import Metrics
+from collab.relay import EnvelopeRelay
 from collab.room import Room
 from collab.settings import Settings
 from persistence.base import Store
@@ -40,12 +48,25 @@ class RoomManager:
     """Owns every room of this instance."""
 
     def __init__(
-        self, store: Store, writer: GroupCommitWriter, settings: Settings, metrics: Metrics
+        self,
+        store: Store,
+        writer: GroupCommitWriter,
+        settings: Settings,
+        metrics: Metrics,
+        *,
+        broker: Broker | None = None,
+        relay: EnvelopeRelay | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self._store = store
         self._writer = writer
         self._settings = settings
         self._metrics = metrics
+        self._broker = broker
+        self._relay = relay
+        self._lease = lease
+        self._remove_reconnect_hook: Callable[[], None] | None = None
+        self.lease_conflicts = 0  # saves skipped because another instance holds the lease
         self._entries: dict[str, _Entry] = {}
         self._snapshotter: asyncio.Task[None] | None = None
         self._started = False
@@ -61,6 +82,8 @@ class RoomManager:
             raise RuntimeError("RoomManager already started")
         self._started = True
         self._snapshotter = asyncio.create_task(self._snapshot_loop(), name="snapshotter")
+        if self._broker is not None:
+            self._remove_reconnect_hook = self._broker.on_reconnect(self._after_reconnect)
 
     async def stop(self) -> None:
         """Unload every room (flush + snapshot), then stop."""
@@ -69,9 +92,18 @@ class RoomManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._snapshotter
             self._snapshotter = None
+        if self._remove_reconnect_hook is not None:
+            self._remove_reconnect_hook()
+            self._remove_reconnect_hook = None
         for doc_id in list(self._entries):
             await self._unload(doc_id)
         self._started = False
+
+    def _after_reconnect(self) -> None:
+        rooms = self.rooms
+        log.info("broker reconnected: resyncing rooms", extra={"rooms": len(rooms)})
+        for room in rooms.values():
+            room.request_sync()
 
     async def __aenter__(self) -> RoomManager:
         await self.start()
@@ -139,8 +171,13 @@ class RoomManager:
             self._metrics.room_load_failures.inc()
             log.exception("room load failed", extra={"doc_id": doc_id})
             raise RoomLoadError(f"document {doc_id!r} could not be loaded: {exc}") from exc
-        room = Room(doc_id, doc, self._writer, self._metrics, self._settings)
-        room.loaded_seq = loaded.last_seq
+        room = Room(doc_id, doc, self._writer, self._metrics, self._settings, relay=self._relay)
+        if self._broker is not None:
+            try:
+                await self._broker.subscribe(doc_id, room.receive_envelope)
+            except Exception as exc:  # the broker resubscribes and resyncs when it is back
+                log.warning("broker subscribe failed", extra={"doc_id": doc_id, "error": str(exc)})
+            room.request_sync()
         self._metrics.rooms.inc()
         log.info(
             "room loaded",
@@ -154,7 +191,8 @@ class RoomManager:
         return room
 
     async def save(self, doc_id: str) -> None:
-        """Flush the room's updates and write a snapshot that compacts its log."""
+        """Flush the room's updates and write a snapshot that compacts the log (only on the
+        instance holding the document's snapshot lease)."""
         entry = self._entries.get(doc_id)
         room = _loaded(entry) if entry is not None else None
         if entry is None or room is None:
@@ -164,17 +202,72 @@ class RoomManager:
                 return
             pending = room.unsaved_updates
             await self._writer.flush(doc_id)
-            up_to = max(self._writer.last_seq(doc_id), room.loaded_seq)
-            state = room.doc.get_update()
-            await self._store.write_snapshot(doc_id, state, up_to)
+            async with self._leased(doc_id) as held:
+                if not held:
+                    return
+                up_to, size = await self._write_snapshot(doc_id, room, label=None)
             room.unsaved_updates = max(0, room.unsaved_updates - pending)
             if room.unsaved_updates == 0:
                 room.mark_saved()
-            self._metrics.snapshots.inc()
             log.info(
-                "snapshot written",
-                extra={"doc_id": doc_id, "up_to_seq": up_to, "bytes": len(state)},
+                "snapshot written", extra={"doc_id": doc_id, "up_to_seq": up_to, "bytes": size}
             )
+
+    async def _write_snapshot(
+        self, doc_id: str, room: Room, *, label: str | None
+    ) -> tuple[int, int]:
+        # The snapshot merges the live state with the stored log tail, so it covers every
+        # logged row up to ``last_seq`` even if another instance logged rows this replica has
+        # not received yet; only then may those rows be compacted away.
+        loaded = await self._store.load(doc_id)
+        parts = [
+            room.doc.get_update(),
+            *([loaded.snapshot] if loaded.snapshot else []),
+            *loaded.updates,
+        ]
+        state = merge_updates(*parts)
+        snapshot_id = await self._store.write_snapshot(doc_id, state, loaded.last_seq, label=label)
+        self._metrics.snapshots.inc()
+        return (snapshot_id if label else loaded.last_seq), len(state)
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, doc_id: str, *, wait: float = 0.0) -> AsyncIterator[bool]:
+        """Hold the snapshot lease of ``doc_id`` (renewed meanwhile) or yield False."""
+        if self._lease is None:
+            yield True
+            return
+        name = f"snapshot:{doc_id}"
+        ttl = self._settings.snapshot_lease_ttl
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                held = await self._lease.acquire(name, ttl)
+            except Exception as exc:
+                log.warning(
+                    "snapshot lease unavailable", extra={"doc_id": doc_id, "error": str(exc)}
+                )
+                held = False
+            if held or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.1)
+        if not held:
+            self.lease_conflicts += 1
+            yield False
+            return
+        renewer = asyncio.create_task(self._renew(name, ttl))
+        try:
+            yield True
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew(self, name: str, ttl: float) -> None:
+        assert self._lease is not None
+        while True:
+            await asyncio.sleep(ttl / 3)
+            with contextlib.suppress(Exception):
+                await self._lease.renew(name, ttl)
 
     async def create_version(self, doc_id: str, label: str) -> int:
         """Snapshot the room's current state as a named version (the room must be loaded)."""
@@ -185,14 +278,15 @@ class RoomManager:
         async with entry.saving:
             pending = room.unsaved_updates
             await self._writer.flush(doc_id)
-            up_to = max(self._writer.last_seq(doc_id), room.loaded_seq)
-            version_id = await self._store.write_snapshot(
-                doc_id, room.doc.get_update(), up_to, label=label
-            )
+            async with self._leased(doc_id, wait=self._settings.snapshot_lease_ttl) as held:
+                if not held:
+                    raise RoomLoadError(
+                        f"another instance is writing a snapshot of {doc_id!r}; try again"
+                    )
+                version_id, _ = await self._write_snapshot(doc_id, room, label=label)
             room.unsaved_updates = max(0, room.unsaved_updates - pending)
             if room.unsaved_updates == 0:
                 room.mark_saved()
-        self._metrics.snapshots.inc()
         log.info("version created", extra={"doc_id": doc_id, "label": label, "id": version_id})
         return version_id
 
@@ -212,6 +306,9 @@ class RoomManager:
             if self._entries.get(doc_id) is entry:
                 del self._entries[doc_id]
             room = _loaded(entry)
+            if self._broker is not None and room is not None:
+                with contextlib.suppress(Exception):
+                    await self._broker.unsubscribe(doc_id)
             if room is not None:
                 room.close()
                 self._metrics.rooms.dec()
@@ -223,6 +320,7 @@ class RoomManager:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for doc_id, room in self.rooms.items():
+                room.expire_remote_awareness()
                 due = room.unsaved_updates >= self._settings.snapshot_every_updates or (
                     room.first_unsaved_at is not None
                     and now - room.first_unsaved_at >= self._settings.snapshot_interval

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from contextlib import AsyncExitStack
 
 from collab.auth import Authenticator, OpenAuthenticator
+from collab.broker.factory import broker_from_url
+from collab.lease.factory import lease_from_url
 from collab.metrics import Metrics
+from collab.relay import EnvelopeRelay
 from collab.rooms import RoomManager
 from collab.settings import Settings
 from persistence.base import Store
-from persistence.factory import store_from_url
+from persistence.factory import is_postgres_url, store_from_url
 from persistence.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -29,9 +33,23 @@ class Server:
         self.settings = settings
         self.authenticator: Authenticator = authenticator or OpenAuthenticator()
         self.metrics = Metrics()
-        self.store = store if store is not None else store_from_url(settings.store_url)
-        self.writer = GroupCommitWriter(self.store, window=settings.flush_window)
-        self.rooms = RoomManager(self.store, self.writer, settings, self.metrics)
+        self.instance_id = settings.instance_id or uuid.uuid4().hex[:12]
+        self.store = store if store is not None else _store_for(settings)
+        self.writer = GroupCommitWriter(
+            self.store, window=settings.flush_window, max_pending=settings.store_max_pending
+        )
+        self.broker = broker_from_url(settings.redis_url, instance_id=self.instance_id)
+        self.lease = lease_from_url(settings.redis_url, owner=self.instance_id)
+        self.relay = EnvelopeRelay(self.broker)
+        self.rooms = RoomManager(
+            self.store,
+            self.writer,
+            settings,
+            self.metrics,
+            broker=self.broker,
+            relay=self.relay,
+            lease=self.lease,
+        )
         self._stack: AsyncExitStack | None = None
 
     async def start(self) -> None:
@@ -41,6 +59,9 @@ class Server:
         try:
             await stack.enter_async_context(self.store)
             await stack.enter_async_context(self.writer)
+            await stack.enter_async_context(self.broker)
+            await stack.enter_async_context(self.lease)
+            await stack.enter_async_context(self.relay)
             await stack.enter_async_context(self.rooms)
         except BaseException:
             await stack.aclose()
@@ -48,8 +69,25 @@ class Server:
         self._stack = stack
         log.info(
             "server started",
-            extra={"store": self.store.kind, "flush_window_s": self.settings.flush_window},
+            extra={
+                "instance": self.instance_id,
+                "store": self.store.kind,
+                "broker": self.broker.kind,
+                "flush_window_s": self.settings.flush_window,
+            },
         )
+
+    def problems(self) -> list[str]:
+        """Degraded states, for /health: empty when all is well."""
+        found = []
+        if self.writer.failing:
+            found.append(
+                f"store unavailable ({self.writer.last_error}); buffering "
+                f"{self.writer.pending} updates in memory"
+            )
+        if self._stack is not None and not self.broker.healthy:
+            found.append("broker unavailable: other instances do not see this one's edits")
+        return found
 
     async def stop(self) -> None:
         if self._stack is None:
@@ -64,3 +102,10 @@ class Server:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+
+def _store_for(settings: Settings) -> Store:
+    url = settings.store_url
+    if is_postgres_url(url):
+        return store_from_url(url, migrate=settings.migrate_on_start)
+    return store_from_url(url)

@@ -26,6 +26,11 @@ class Settings:
     port: int = 8000
     data_dir: Path = Path("data")
     database_url: str | None = None  # None: SQLite file in data_dir
+    redis_url: str | None = None  # None: in-process broker and lease (one instance)
+    instance_id: str | None = None  # None: generated at start-up
+    migrate_on_start: bool = True  # apply pending Postgres migrations at start-up
+    snapshot_lease_ttl: float = 30.0  # seconds a snapshot writer's lease lasts unrenewed
+    store_max_pending: int = 100_000  # buffered updates before merging them per document
     flush_window: float = 0.1  # seconds: group-commit window of the update log
     max_frame_bytes: int = 4 * 1024 * 1024
     send_queue_bytes: int = 8 * 1024 * 1024  # per connection, before it is closed as slow
@@ -62,6 +67,13 @@ class Settings:
             ">= 1",
         )
         _check(self.snapshot_interval > 0, "snapshot_interval", self.snapshot_interval, "> 0")
+        _check(
+            1 <= self.snapshot_lease_ttl <= 3600,
+            "snapshot_lease_ttl",
+            self.snapshot_lease_ttl,
+            "1 to 3600 seconds",
+        )
+        _check(self.store_max_pending >= 100, "store_max_pending", self.store_max_pending, ">= 100")
         _check(self.undo_max_depth >= 1, "undo_max_depth", self.undo_max_depth, ">= 1")
         _check(self.undo_capture_ms >= 0, "undo_capture_ms", self.undo_capture_ms, ">= 0")
         _check(
@@ -126,12 +138,22 @@ def _upper(raw: str) -> str:
     return raw.upper()
 
 
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 _KIND: dict[Callable[[str], Any], str] = {
     int: "an integer",
     float: "a number",
     str: "a string",
     Path: "a path",
     _upper: "a string",
+    _bool: "a boolean (1/0, true/false, yes/no, on/off)",
 }
 
 _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -139,6 +161,11 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "port": ("NEXUS_PORT", int),
     "data_dir": ("NEXUS_DATA_DIR", Path),
     "database_url": ("DATABASE_URL", str),
+    "redis_url": ("REDIS_URL", str),
+    "instance_id": ("NEXUS_INSTANCE_ID", str),
+    "migrate_on_start": ("NEXUS_MIGRATE_ON_START", _bool),
+    "snapshot_lease_ttl": ("NEXUS_SNAPSHOT_LEASE_TTL", float),
+    "store_max_pending": ("NEXUS_STORE_MAX_PENDING", int),
     "flush_window": ("NEXUS_FLUSH_WINDOW", float),
     "max_frame_bytes": ("NEXUS_MAX_FRAME_BYTES", int),
     "send_queue_bytes": ("NEXUS_SEND_QUEUE_BYTES", int),

@@ -8,6 +8,10 @@ someone calls :meth:`~GroupCommitWriter.flush`), then writes the batch with one
 the batch stays at the head of the queue, so nothing is lost and order is kept. A retried
 batch may have been committed by an attempt that reported failure; the duplicate updates are
 harmless because applying a CRDT update twice has no effect.
+
+While the store is down the queue is bounded: past ``max_pending`` queued updates, the ones
+not in flight are merged per document (``pycrdt.merge_updates``: lossless), so the buffer is
+bounded by the number and size of the documents being edited, not by the edit rate.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
+
+from pycrdt import merge_updates
 
 from persistence.base import AlreadyStarted, Store, StoreError, StoreNotStarted
 
@@ -45,6 +51,7 @@ class GroupCommitWriter:
         on_commit: OnCommit | None = None,
         retry_backoff: float = 0.05,
         retry_backoff_max: float = 5.0,
+        max_pending: int = 100_000,
     ) -> None:
         if window < 0:
             raise ValueError(f"window must be >= 0 seconds, got {window}")
@@ -56,9 +63,16 @@ class GroupCommitWriter:
         self.on_commit = on_commit
         self.retry_backoff = retry_backoff
         self.retry_backoff_max = retry_backoff_max
+        self.max_pending = max_pending
+        self.failing = False  # the last commit attempt failed (store unavailable)
+        self.last_error: str | None = None
+        self.compactions = 0
+        self._compact_at = max_pending
+        self._inflight = 0  # head items of the queue being committed right now
         # Each append gets a ticket number; updates commit in ticket order, so "everything up
-        # to ticket N is durable" is a single integer.
-        self._queue: deque[tuple[str, bytes, float]] = deque()  # (doc_id, update, enqueued at)
+        # to ticket N is durable" is a single integer. A merged entry carries the weight (ticket
+        # count) of the updates it replaced, so the arithmetic survives compaction.
+        self._queue: deque[tuple[str, bytes, float, int]] = deque()  # doc, update, at, weight
         self._appended = 0
         self._committed = 0
         self._urgent = 0  # commit without waiting for the window while _committed < this
@@ -115,7 +129,7 @@ class GroupCommitWriter:
                 logger.error(
                     "group commit writer stopped with %d uncommitted updates for docs %s",
                     len(self._queue),
-                    sorted({d for d, _, _ in self._queue}),
+                    sorted({d for d, _, _, _ in self._queue}),
                     extra={"count": len(self._queue)},
                 )
                 self._queue.clear()
@@ -143,9 +157,36 @@ class GroupCommitWriter:
             raise StoreNotStarted(repr(self))
         self._appended += 1
         self._last_ticket[doc_id] = self._appended
-        self._queue.append((doc_id, update, asyncio.get_running_loop().time()))
+        self._queue.append((doc_id, update, asyncio.get_running_loop().time(), 1))
         if len(self._queue) == 1 or len(self._queue) >= self.max_batch:
             self._wakeup.set()
+        if len(self._queue) - self._inflight > self._compact_at:
+            self._compact()
+
+    def _compact(self) -> None:
+        head = list(itertools.islice(self._queue, self._inflight))
+        groups: dict[str, tuple[list[bytes], float, int]] = {}
+        for doc_id, update, at, weight in itertools.islice(self._queue, self._inflight, None):
+            updates, first_at, total = groups.pop(doc_id, ([], at, 0))
+            updates.append(update)
+            groups[doc_id] = (updates, first_at, total + weight)  # re-inserted: last-use order
+        before = len(self._queue)
+        tail = [
+            (doc_id, merge_updates(*updates) if len(updates) > 1 else updates[0], at, weight)
+            for doc_id, (updates, at, weight) in groups.items()
+        ]
+        self._queue = deque([*head, *tail])
+        # Many documents can keep the merged tail large; don't re-merge on every append.
+        self._compact_at = max(self.max_pending, 2 * len(tail))
+        self.compactions += 1
+        logger.warning(
+            "update buffer over %d entries (store %s): merged %d pending updates into %d",
+            self.max_pending,
+            "failing" if self.failing else "slow",
+            before - len(head),
+            len(tail),
+            extra={"pending": len(self._queue), "docs": len(groups)},
+        )
 
     async def flush(
         self,
@@ -198,11 +239,14 @@ class GroupCommitWriter:
                     async with asyncio.timeout(remaining):
                         await self._wakeup.wait()
             count = min(len(self._queue), self.max_batch)
-            batch = [(d, u) for d, u, _ in itertools.islice(self._queue, count)]
-            result = await self._commit(batch)
+            self._inflight = count
+            batch = [(d, u) for d, u, _, _ in itertools.islice(self._queue, count)]
+            try:
+                result = await self._commit(batch)
+            finally:
+                self._inflight = 0
             for _ in range(count):
-                self._queue.popleft()
-            self._committed += count
+                self._committed += self._queue.popleft()[3]
             self._after_commit(result)
 
     def _must_commit_now(self) -> bool:
@@ -213,8 +257,10 @@ class GroupCommitWriter:
     async def _commit(self, batch: list[tuple[str, bytes]]) -> dict[str, int]:
         for attempt in itertools.count(1):
             try:
-                return await self.store.append_updates(batch)
+                result = await self.store.append_updates(batch)
             except Exception as exc:
+                self.failing = True
+                self.last_error = f"{type(exc).__name__}: {exc}"
                 delay = min(self.retry_backoff * 2 ** (attempt - 1), self.retry_backoff_max)
                 doc_ids = sorted({d for d, _ in batch})
                 logger.error(
@@ -229,6 +275,12 @@ class GroupCommitWriter:
                     extra={"doc_ids": doc_ids, "count": len(batch), "attempt": attempt},
                 )
                 await asyncio.sleep(delay)
+            else:
+                if self.failing:
+                    logger.warning("group commit recovered after %d attempts", attempt)
+                self.failing = False
+                self.last_error = None
+                return result
         raise AssertionError("unreachable")
 
     def _after_commit(self, result: dict[str, int]) -> None:

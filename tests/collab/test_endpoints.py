@@ -62,6 +62,9 @@ def _labels(labels: dict[str, str]) -> str:
 async def test_health_of_an_idle_server(running: RunningServer) -> None:
     assert await _health(running) == {
         "status": "ok",
+        "problems": [],
+        "instance": running.server.instance_id,
+        "broker": "memory",
         "version": __version__,
         "rooms": 0,
         "connections": 0,

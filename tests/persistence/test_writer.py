@@ -203,3 +203,37 @@ async def test_on_commit_errors_do_not_stop_the_writer(
 def test_bad_arguments(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         GroupCommitWriter(MemoryStore(), **kwargs)  # type: ignore[arg-type]
+
+
+async def test_buffer_is_bounded_while_the_store_is_down_and_nothing_is_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pycrdt import Doc, Map
+
+    caplog.set_level(logging.WARNING, logger="persistence.writer")
+    async with CountingStore(failures=10**9) as store:
+        writer = GroupCommitWriter(
+            store, window=0, max_batch=50, retry_backoff=0.01, retry_backoff_max=0.02,
+            max_pending=100,
+        )  # fmt: skip
+        async with writer:
+            docs = {name: Doc() for name in ("a", "b", "c")}
+            for name, doc in docs.items():
+                doc.observe(lambda event, name=name: writer.append(name, event.update))
+            for i in range(3000):  # far more than max_pending, while every commit fails
+                name = "abc"[i % 3]
+                docs[name].get("meta", type=Map)[f"k{i}"] = i
+                if i % 100 == 0:
+                    await asyncio.sleep(0)
+            assert writer.failing and writer.last_error is not None
+            assert writer.pending <= 2 * 100 + 50  # bounded, not 3000
+            assert writer.compactions > 0
+            store.failures = 0  # the store comes back
+            await writer.flush(timeout=10)
+            assert not writer.failing
+        for name, doc in docs.items():
+            replica: Doc = Doc()
+            for update in await log_of(store, name):
+                replica.apply_update(update)
+            assert replica.get("meta", type=Map).to_py() == doc.get("meta", type=Map).to_py()
+    assert any("merged" in r.getMessage() for r in caplog.records)
