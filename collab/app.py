@@ -13,6 +13,8 @@ from starlette.routing import Route, WebSocketRoute
 from collab import __version__, api
 from collab.api import errors
 from collab.auth import Authenticator
+from collab.broker.base import Broker
+from collab.lease.base import Lease
 from collab.server import Server
 from collab.settings import Settings
 from collab.ws_endpoint import websocket_endpoint
@@ -24,9 +26,12 @@ def create_app(
     *,
     store: Store | None = None,
     authenticator: Authenticator | None = None,
+    broker: Broker | None = None,
+    lease: Lease | None = None,
 ) -> Starlette:
-    """Build the app; the server's components start and stop with the app's lifespan."""
-    server = Server(settings, store=store, authenticator=authenticator)
+    """Build the app; the server's components start and stop with the app's lifespan.
+    Components given here (tests, embedding) replace the ones the settings would build."""
+    server = Server(settings, store=store, authenticator=authenticator, broker=broker, lease=lease)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

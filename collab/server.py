@@ -7,7 +7,9 @@ import uuid
 from contextlib import AsyncExitStack
 
 from collab.auth import Authenticator, OpenAuthenticator
+from collab.broker.base import Broker
 from collab.broker.factory import broker_from_url
+from collab.lease.base import Lease
 from collab.lease.factory import lease_from_url
 from collab.metrics import Metrics
 from collab.relay import EnvelopeRelay
@@ -29,6 +31,8 @@ class Server:
         *,
         store: Store | None = None,
         authenticator: Authenticator | None = None,
+        broker: Broker | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.settings = settings
         self.authenticator: Authenticator = authenticator or OpenAuthenticator()
@@ -38,8 +42,11 @@ class Server:
         self.writer = GroupCommitWriter(
             self.store, window=settings.flush_window, max_pending=settings.store_max_pending
         )
-        self.broker = broker_from_url(settings.redis_url, instance_id=self.instance_id)
-        self.lease = lease_from_url(settings.redis_url, owner=self.instance_id)
+        redis = {"namespace": settings.redis_namespace} if settings.redis_url else {}
+        self.broker = broker or broker_from_url(
+            settings.redis_url, instance_id=self.instance_id, **redis
+        )
+        self.lease = lease or lease_from_url(settings.redis_url, owner=self.instance_id, **redis)
         self.relay = EnvelopeRelay(self.broker)
         self.rooms = RoomManager(
             self.store,

@@ -15,6 +15,7 @@ from typing import Any
 from collab.exceptions import SettingsError
 
 _LOG_FORMATS = ("json", "text")
+_RENDER_MODES = ("process", "thread")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -27,6 +28,7 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str | None = None  # None: SQLite file in data_dir
     redis_url: str | None = None  # None: in-process broker and lease (one instance)
+    redis_namespace: str = "nexus"  # prefix of every Redis key and channel
     instance_id: str | None = None  # None: generated at start-up
     migrate_on_start: bool = True  # apply pending Postgres migrations at start-up
     snapshot_lease_ttl: float = 30.0  # seconds a snapshot writer's lease lasts unrenewed
@@ -42,6 +44,13 @@ class Settings:
     undo_capture_ms: int = 500  # one user's changes closer than this undo as one step
     history_max_entries: int = 500  # the shared history panel keeps this many entries
     history_coalesce_seconds: float = 2.0  # same user + same label within this: one entry
+    max_blob_bytes: int = 32 * 1024 * 1024  # largest image upload
+    max_image_dimension: int = 16384  # pixels per side of an uploaded image
+    max_image_pixels: int = 64_000_000  # width x height of an uploaded image
+    max_export_pixels: int = 64_000_000  # width x height of a rendered export
+    thumbnail_size: int = 256  # default box a thumbnail fits in, in pixels
+    render_workers: int = 2  # renders that run at once
+    render_mode: str = "process"  # "process" (off the GIL) or "thread"
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -87,6 +96,23 @@ class Settings:
             "history_coalesce_seconds",
             self.history_coalesce_seconds,
             ">= 0",
+        )
+        _check(self.max_blob_bytes >= 1024, "max_blob_bytes", self.max_blob_bytes, ">= 1024")
+        _check(
+            1 <= self.max_image_dimension <= 65535,
+            "max_image_dimension",
+            self.max_image_dimension,
+            "1..65535",
+        )
+        _check(self.max_image_pixels >= 1, "max_image_pixels", self.max_image_pixels, ">= 1")
+        _check(self.max_export_pixels >= 1, "max_export_pixels", self.max_export_pixels, ">= 1")
+        _check(16 <= self.thumbnail_size <= 4096, "thumbnail_size", self.thumbnail_size, "16..4096")
+        _check(1 <= self.render_workers <= 64, "render_workers", self.render_workers, "1..64")
+        _check(
+            self.render_mode in _RENDER_MODES,
+            "render_mode",
+            self.render_mode,
+            " or ".join(_RENDER_MODES),
         )
         _check(self.log_level in _LOG_LEVELS, "log_level", self.log_level, "/".join(_LOG_LEVELS))
         _check(
@@ -162,6 +188,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "data_dir": ("NEXUS_DATA_DIR", Path),
     "database_url": ("DATABASE_URL", str),
     "redis_url": ("REDIS_URL", str),
+    "redis_namespace": ("NEXUS_REDIS_NAMESPACE", str),
     "instance_id": ("NEXUS_INSTANCE_ID", str),
     "migrate_on_start": ("NEXUS_MIGRATE_ON_START", _bool),
     "snapshot_lease_ttl": ("NEXUS_SNAPSHOT_LEASE_TTL", float),
@@ -177,6 +204,13 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "undo_capture_ms": ("NEXUS_UNDO_CAPTURE_MS", int),
     "history_max_entries": ("NEXUS_HISTORY_MAX_ENTRIES", int),
     "history_coalesce_seconds": ("NEXUS_HISTORY_COALESCE_SECONDS", float),
+    "max_blob_bytes": ("NEXUS_MAX_BLOB_BYTES", int),
+    "max_image_dimension": ("NEXUS_MAX_IMAGE_DIMENSION", int),
+    "max_image_pixels": ("NEXUS_MAX_IMAGE_PIXELS", int),
+    "max_export_pixels": ("NEXUS_MAX_EXPORT_PIXELS", int),
+    "thumbnail_size": ("NEXUS_THUMBNAIL_SIZE", int),
+    "render_workers": ("NEXUS_RENDER_WORKERS", int),
+    "render_mode": ("NEXUS_RENDER_MODE", str),
     "log_level": ("NEXUS_LOG_LEVEL", _upper),
     "log_format": ("NEXUS_LOG_FORMAT", str),
 }

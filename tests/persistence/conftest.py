@@ -1,34 +1,16 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from persistence import Store, store_from_url
-from tests.support.services import require_postgres
+from tests.support.services import postgres_schema, require_postgres
 
 StoreFactory = Callable[..., Store]
 
 KINDS = ["memory", "sqlite", "postgres"]
-
-
-@asynccontextmanager
-async def postgres_schema(url: str) -> AsyncIterator[str]:
-    """A fresh, empty schema for one test, dropped with everything in it afterwards."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{name}"')
-        try:
-            yield name
-        finally:
-            await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture

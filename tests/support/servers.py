@@ -20,6 +20,8 @@ import uvicorn
 from starlette.applications import Starlette
 
 from collab.app import create_app
+from collab.broker.base import Broker
+from collab.lease.base import Lease
 from collab.server import Server
 from collab.settings import Settings
 from persistence.base import Store
@@ -45,8 +47,14 @@ def bound_socket() -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings, *, store: Store | None = None) -> AsyncIterator[RunningServer]:
-    app = create_app(settings, store=store)
+async def serve(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    broker: Broker | None = None,
+    lease: Lease | None = None,
+) -> AsyncIterator[RunningServer]:
+    app = create_app(settings, store=store, broker=broker, lease=lease)
     sock = bound_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -120,6 +128,12 @@ class ServerProcess:
         with urllib.request.urlopen(url, timeout=5) as response:
             result: dict[str, object] = json.load(response)
             return result
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text: str = response.read().decode()
+            return text
 
     def kill(self) -> None:
         """SIGKILL: no flush, no shutdown hooks."""

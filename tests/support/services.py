@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlparse
 
 import pytest
@@ -42,3 +45,20 @@ def require_redis() -> str:
 
 def require_postgres() -> str:
     return _require("Postgres", DATABASE_URL, 5432)
+
+
+@asynccontextmanager
+async def postgres_schema(url: str) -> AsyncIterator[str]:
+    """A fresh, empty schema for one test, dropped with everything in it afterwards."""
+    import asyncpg
+
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{name}"')
+        try:
+            yield name
+        finally:
+            await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+    finally:
+        await admin.close()
