@@ -1,30 +1,11 @@
-"""Authenticators: turn a WebSocket upgrade or an HTTP request into a ``Principal``.
-
-The room and API code only ever see the ``Principal``; replacing the authenticator (a token
-based one arrives with the access-control work) touches nothing else.
-"""
+"""Open mode: no authentication, for the embedded, loopback-only default."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from starlette.requests import HTTPConnection
 
+from collab.auth.base import AuthenticationError
 from collab.identity import InvalidUser, Principal, principal_from_params
-
-
-class AuthenticationError(Exception):
-    """The caller could not be identified; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, *, status: int = 401) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Authenticator(Protocol):
-    async def authenticate(self, connection: HTTPConnection) -> Principal:
-        """Identify the caller or raise ``AuthenticationError``."""
-        ...
 
 
 class OpenAuthenticator:
