@@ -15,7 +15,9 @@ from collections import deque
 from collections.abc import Callable
 
 from collab import close_codes
+from collab.exceptions import RateLimited
 from collab.identity import Principal
+from collab.limits import TokenBucket
 from collab.transport import Channel, ChannelClosed
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ class Connection:
         max_queue_bytes: int,
         max_queue_messages: int,
         on_sent: Callable[[int, float], None] | None = None,
+        max_messages_per_second: float | None = None,
+        max_bytes_per_second: float | None = None,
     ) -> None:
         self.id = next(_ids)
         self.channel = channel
@@ -47,6 +51,26 @@ class Connection:
         self.closed = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason = ""
+        self._message_rate = (
+            TokenBucket(max_messages_per_second, 2 * max_messages_per_second)
+            if max_messages_per_second
+            else None
+        )
+        self._byte_rate = (
+            TokenBucket(max_bytes_per_second, 2 * max_bytes_per_second)
+            if max_bytes_per_second
+            else None
+        )
+
+    def check_rate(self, size: int) -> None:
+        """Count one received frame of ``size`` bytes; raise RateLimited over the limits."""
+        if self._message_rate is not None and not self._message_rate.take():
+            raise RateLimited(
+                f"more than {self._message_rate.rate:g} messages per second "
+                f"(burst {self._message_rate.burst:g}); slow down"
+            )
+        if self._byte_rate is not None and not self._byte_rate.take(size):
+            raise RateLimited(f"more than {self._byte_rate.rate:g} bytes per second; slow down")
 
     @property
     def queued_bytes(self) -> int:

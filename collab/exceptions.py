@@ -8,6 +8,8 @@ Tree::
     │   ├── FrameTooLarge      a frame exceeded the configured size limit
     │   └── TextFrame          a text frame arrived; the protocol is binary
     ├── InvalidUpdate          a document update or awareness update could not be applied
+    │   └── DocumentTooLarge   an update would grow the document past its size limit
+    ├── RateLimited            a connection sent more than its message or byte rate
     ├── InvalidDocumentId      a document id in a URL is not acceptable
     └── RoomLoadError          a room could not be loaded from the store
 """
@@ -49,6 +51,14 @@ class TextFrame(ProtocolError):
 
 class InvalidUpdate(CollabError):
     """A document or awareness update could not be applied."""
+
+
+class DocumentTooLarge(InvalidUpdate):
+    """Applying the update would grow the document past ``max_document_bytes``."""
+
+
+class RateLimited(CollabError):
+    """A connection exceeded its message or byte rate."""
 
 
 class InvalidDocumentId(CollabError, ValueError):

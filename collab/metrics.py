@@ -19,6 +19,11 @@ class Metrics:
         self.updates_applied = Counter(
             "nexus_updates_applied", "Document updates applied to rooms", registry=r
         )
+        self.connections_refused = Counter(
+            "nexus_connections_refused",
+            "WebSocket upgrades refused by the per-address limits",
+            registry=r,
+        )
         self.bytes_in = Counter("nexus_bytes_in", "WebSocket bytes received", registry=r)
         self.bytes_out = Counter("nexus_bytes_out", "WebSocket bytes sent", registry=r)
         self.connections_closed = Counter(

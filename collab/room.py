@@ -20,7 +20,7 @@ from collab import close_codes, protocol
 from collab.broker.base import Envelope, EnvelopeKind
 from collab.canvas import Canvas
 from collab.connection import Connection
-from collab.exceptions import InvalidUpdate, ProtocolError
+from collab.exceptions import DocumentTooLarge, InvalidUpdate, ProtocolError
 from collab.history import ChangeDescriber, HistoryLog
 from collab.identity import Principal
 from collab.metrics import Metrics
@@ -61,11 +61,15 @@ class Room:
         relay: EnvelopeSink | None = None,
     ) -> None:
         settings = settings or Settings()
+        self._max_bytes = settings.max_document_bytes
         self.doc_id = doc_id
         self.doc = doc
         self.connections: set[Connection] = set()
         self.unsaved_updates = 0
         self.first_unsaved_at: float | None = None
+        # Upper bound of the encoded document size: grows by each effective update, reset to
+        # the exact size at every snapshot (deletions in Yjs leave tombstones anyway).
+        self.size_estimate = len(doc.get_update())
         self._sink = sink
         self._metrics = metrics
         self._sender: Connection | None = None
@@ -138,6 +142,12 @@ class Room:
     def _apply(self, conn: Connection, update: bytes) -> None:
         if update == protocol.EMPTY_UPDATE:
             return
+        if self.size_estimate + len(update) > self._max_bytes:
+            raise DocumentTooLarge(
+                f"document {self.doc_id!r} is limited to {self._max_bytes} bytes; this update "
+                f"of {len(update)} bytes would grow it past that (now about "
+                f"{self.size_estimate}); it was not applied"
+            )
         user = conn.principal.user_id
         self.undo.track(user)
         self._sender = conn
@@ -247,6 +257,7 @@ class Room:
         if update == protocol.EMPTY_UPDATE:
             return
         self._metrics.updates_applied.inc()
+        self.size_estimate += len(update)
         self.unsaved_updates += 1
         if self.first_unsaved_at is None:
             self.first_unsaved_at = time.monotonic()

@@ -11,6 +11,7 @@ from collab.broker.base import Broker
 from collab.broker.factory import broker_from_url
 from collab.lease.base import Lease
 from collab.lease.factory import lease_from_url
+from collab.limits import AddressGuard
 from collab.metrics import Metrics
 from collab.relay import EnvelopeRelay
 from collab.rooms import RoomManager
@@ -37,6 +38,11 @@ class Server:
         self.settings = settings
         self.authenticator: Authenticator = authenticator or OpenAuthenticator()
         self.metrics = Metrics()
+        self.address_guard = AddressGuard(
+            max_concurrent=settings.max_connections_per_ip,
+            attempts_per_second=settings.connection_attempts_per_second,
+            burst=2 * settings.connection_attempts_per_second,
+        )
         self.instance_id = settings.instance_id or uuid.uuid4().hex[:12]
         self.store = store if store is not None else _store_for(settings)
         self.writer = GroupCommitWriter(

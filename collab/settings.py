@@ -51,6 +51,11 @@ class Settings:
     thumbnail_size: int = 256  # default box a thumbnail fits in, in pixels
     render_workers: int = 2  # renders that run at once
     render_mode: str = "process"  # "process" (off the GIL) or "thread"
+    max_connections_per_ip: int = 256  # concurrent WebSocket connections per client address
+    connection_attempts_per_second: float = 50.0  # new connections per address (burst: 2x)
+    max_messages_per_second: float = 1000.0  # per connection (burst: 2x); over it: closed
+    max_bytes_per_second: int = 8 * 1024 * 1024  # per connection (burst: 2x); over it: closed
+    max_document_bytes: int = 64 * 1024 * 1024  # an update growing a document past it is refused
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -114,6 +119,14 @@ class Settings:
             self.render_mode,
             " or ".join(_RENDER_MODES),
         )
+        for name in (
+            "max_connections_per_ip",
+            "connection_attempts_per_second",
+            "max_messages_per_second",
+            "max_bytes_per_second",
+            "max_document_bytes",
+        ):
+            _check(getattr(self, name) > 0, name, getattr(self, name), "> 0")
         _check(self.log_level in _LOG_LEVELS, "log_level", self.log_level, "/".join(_LOG_LEVELS))
         _check(
             self.log_format in _LOG_FORMATS,
@@ -211,6 +224,11 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "thumbnail_size": ("NEXUS_THUMBNAIL_SIZE", int),
     "render_workers": ("NEXUS_RENDER_WORKERS", int),
     "render_mode": ("NEXUS_RENDER_MODE", str),
+    "max_connections_per_ip": ("NEXUS_MAX_CONNECTIONS_PER_IP", int),
+    "connection_attempts_per_second": ("NEXUS_CONNECTION_ATTEMPTS_PER_SECOND", float),
+    "max_messages_per_second": ("NEXUS_MAX_MESSAGES_PER_SECOND", float),
+    "max_bytes_per_second": ("NEXUS_MAX_BYTES_PER_SECOND", int),
+    "max_document_bytes": ("NEXUS_MAX_DOCUMENT_BYTES", int),
     "log_level": ("NEXUS_LOG_LEVEL", _upper),
     "log_format": ("NEXUS_LOG_FORMAT", str),
 }

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from collab import close_codes
@@ -13,10 +14,12 @@ from collab._starlette_channel import StarletteChannel
 from collab.auth import AuthenticationError
 from collab.connection import Connection
 from collab.exceptions import (
+    DocumentTooLarge,
     FrameTooLarge,
     InvalidDocumentId,
     InvalidUpdate,
     ProtocolError,
+    RateLimited,
     TextFrame,
 )
 from collab.identity import check_doc_id
@@ -30,6 +33,30 @@ _CLOSE_TIMEOUT = 2.0
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
     server: Server = websocket.app.state.server
+    address = websocket.client.host if websocket.client else "unknown"
+    refused = server.address_guard.admit(address)
+    if refused is not None:
+        log.warning("connection refused", extra={"address": address, "reason": refused})
+        server.metrics.connections_refused.inc()
+        await _deny(websocket, 429, refused)
+        return
+    try:
+        await _accepted(websocket, server)
+    finally:
+        server.address_guard.release(address)
+
+
+async def _deny(websocket: WebSocket, status: int, message: str) -> None:
+    """Refuse the upgrade with an HTTP answer (or a close where the server cannot)."""
+    response = JSONResponse({"error": "refused", "message": message}, status_code=status)
+    try:
+        await websocket.send_denial_response(response)
+    except RuntimeError:
+        await websocket.accept()
+        await websocket.close(close_codes.TRY_AGAIN_LATER, message[:120])
+
+
+async def _accepted(websocket: WebSocket, server: Server) -> None:
     settings = server.settings
     await websocket.accept()
     channel = StarletteChannel(websocket, max_frame_bytes=settings.max_frame_bytes)
@@ -48,6 +75,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         max_queue_bytes=settings.send_queue_bytes,
         max_queue_messages=settings.send_queue_messages,
         on_sent=server.metrics.on_sent,
+        max_messages_per_second=settings.max_messages_per_second,
+        max_bytes_per_second=settings.max_bytes_per_second,
     )
     server.metrics.connections.inc()
     try:
@@ -86,12 +115,17 @@ async def _read(room: Room, conn: Connection) -> None:
     try:
         while True:
             frame = await conn.channel.recv()
+            conn.check_rate(len(frame))
             room.receive(conn, frame)
     except ChannelClosed as exc:
         conn.abort(exc.code or close_codes.NORMAL, "closed by client")
         return
     except FrameTooLarge as exc:
         _refuse(room, conn, close_codes.MESSAGE_TOO_BIG, exc)
+    except RateLimited as exc:
+        _refuse(room, conn, close_codes.POLICY_VIOLATION, exc)
+    except DocumentTooLarge as exc:
+        _refuse(room, conn, close_codes.DOCUMENT_TOO_LARGE, exc)
     except InvalidUpdate as exc:
         _refuse(room, conn, close_codes.INVALID_PAYLOAD, exc)
     except TextFrame as exc:

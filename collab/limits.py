@@ -1,0 +1,77 @@
+"""Abuse limits: token buckets for per-connection message and byte rates, and a per-address
+guard on concurrent connections and connection attempts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    """``rate`` tokens per second, holding at most ``burst``."""
+
+    def __init__(
+        self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._tokens = burst
+        self._updated = clock()
+
+    def take(self, amount: float = 1.0) -> bool:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+        if self._tokens < amount:
+            return False
+        self._tokens -= amount
+        return True
+
+
+class AddressGuard:
+    """Caps concurrent connections and the rate of new connections per client address."""
+
+    def __init__(
+        self,
+        *,
+        max_concurrent: int,
+        attempts_per_second: float,
+        burst: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_concurrent = max_concurrent
+        self._attempts_per_second = attempts_per_second
+        self._burst = burst
+        self._clock = clock
+        self._open: dict[str, int] = {}
+        self._attempts: dict[str, TokenBucket] = {}
+        self.refused = 0
+
+    def admit(self, address: str) -> str | None:
+        """Count a new connection from ``address``; the reason it is refused, or None."""
+        bucket = self._attempts.get(address)
+        if bucket is None:
+            if len(self._attempts) > 10_000:  # forget idle addresses; keeps memory bounded
+                self._attempts = {a: b for a, b in self._attempts.items() if a in self._open}
+            bucket = self._attempts[address] = TokenBucket(
+                self._attempts_per_second, self._burst, clock=self._clock
+            )
+        if not bucket.take():
+            self.refused += 1
+            return (
+                f"too many connection attempts from {address} "
+                f"(limit {self._attempts_per_second:g}/s); retry later"
+            )
+        if self._open.get(address, 0) >= self.max_concurrent:
+            self.refused += 1
+            return f"too many open connections from {address} (limit {self.max_concurrent})"
+        self._open[address] = self._open.get(address, 0) + 1
+        return None
+
+    def release(self, address: str) -> None:
+        count = self._open.get(address, 0) - 1
+        if count > 0:
+            self._open[address] = count
+        else:
+            self._open.pop(address, None)
