@@ -1,4 +1,5 @@
-"""``nexus-canvas`` command line: ``serve``, ``migrate`` (more arrive with later features)."""
+"""``nexus-canvas`` command line: ``serve``, ``migrate``, ``gc-blobs`` (more arrive with later
+features)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collab import __version__
 from collab.exceptions import SettingsError
 from collab.logs import configure_logging
 from collab.settings import Settings
-from persistence.base import StoreError, StoreUnavailable
+from persistence.base import BlobCollection, StoreError, StoreUnavailable, collect_blobs
 from persistence.factory import is_postgres_url, redact_url
 
 log = logging.getLogger("collab.cli")
@@ -37,6 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--database-url", help="postgresql://user@host:5432/db (default: DATABASE_URL)"
     )
+    gc = sub.add_parser(
+        "gc-blobs", help="delete the blobs no document, version or logged update refers to"
+    )
+    gc.add_argument("--database-url", help="store URL (DATABASE_URL; default: the SQLite file)")
+    gc.add_argument("--data-dir", type=Path, help="embedded store folder (NEXUS_DATA_DIR)")
+    gc.add_argument(
+        "--min-age",
+        type=float,
+        default=3600.0,
+        help="keep blobs put less than this many seconds ago (default 3600): an upload's "
+        "layer may not have reached the store yet",
+    )
+    gc.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
     return parser
 
 
@@ -46,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "migrate":
         return _migrate(args)
+    if args.command == "gc-blobs":
+        return _gc_blobs(args)
     return 2
 
 
@@ -118,6 +134,50 @@ def _migrate(args: argparse.Namespace) -> int:
         print(f"applied {version}")
     if not applied:
         print(f"{redact_url(url)}: schema is up to date, nothing to apply")
+    return 0
+
+
+def _gc_blobs(args: argparse.Namespace) -> int:
+    """Collect unreferenced blobs; exit 2 for bad settings or an unreachable store."""
+    try:
+        settings = Settings.from_env(
+            os.environ, database_url=args.database_url, data_dir=args.data_dir
+        )
+    except SettingsError as exc:
+        print(f"nexus-canvas: {exc}", file=sys.stderr)
+        return 2
+    if not args.min_age >= 0:
+        print(f"nexus-canvas gc-blobs: --min-age must be >= 0, got {args.min_age}", file=sys.stderr)
+        return 2
+    embedded = settings.data_dir / "nexus-canvas.db"
+    if not settings.database_url and not embedded.exists():
+        print(f"nexus-canvas gc-blobs: no store at {embedded}", file=sys.stderr)
+        return 2
+    from persistence.factory import store_from_url
+
+    url = settings.store_url
+    options = {"migrate": False} if is_postgres_url(url) else {}
+
+    async def collect() -> BlobCollection:
+        async with store_from_url(url, **options) as store:
+            return await collect_blobs(store, min_age=args.min_age, dry_run=args.dry_run)
+
+    try:
+        result = asyncio.run(collect())
+    except StoreUnavailable as exc:
+        print(f"nexus-canvas gc-blobs: {exc}", file=sys.stderr)
+        return 2
+    except (StoreError, ValueError) as exc:
+        print(f"nexus-canvas gc-blobs: {exc}", file=sys.stderr)
+        return 1
+    verb = "would delete" if args.dry_run else "deleted"
+    for digest in result.deleted:
+        print(f"{verb} {digest}")
+    print(
+        f"{redact_url(url)}: scanned {result.documents} documents ({result.states} stored "
+        f"states); {result.blobs} blobs: {result.referenced} referenced, {result.recent} put "
+        f"within the last {args.min_age:g} s (kept), {len(result.deleted)} {verb}"
+    )
     return 0
 
 

@@ -14,6 +14,7 @@ from collab.lease.factory import lease_from_url
 from collab.limits import AddressGuard
 from collab.metrics import Metrics
 from collab.relay import EnvelopeRelay
+from collab.render.pool import RenderPool
 from collab.rooms import RoomManager
 from collab.settings import Settings
 from persistence.base import Store
@@ -54,6 +55,8 @@ class Server:
         )
         self.lease = lease or lease_from_url(settings.redis_url, owner=self.instance_id, **redis)
         self.relay = EnvelopeRelay(self.broker)
+        # Rendering runs in worker processes: skia holds the GIL for each draw call.
+        self.render_pool = RenderPool(settings.render_workers, mode=settings.render_mode)
         self.rooms = RoomManager(
             self.store,
             self.writer,
@@ -76,6 +79,7 @@ class Server:
             await stack.enter_async_context(self.lease)
             await stack.enter_async_context(self.relay)
             await stack.enter_async_context(self.rooms)
+            await stack.enter_async_context(self.render_pool)
         except BaseException:
             await stack.aclose()
             raise

@@ -6,6 +6,9 @@ asyncpg loads only when a Postgres URL is configured (``store_from_url`` picks i
 
 from persistence.base import (
     AlreadyStarted,
+    BlobInfo,
+    BlobNotFound,
+    BlobRecord,
     DocumentExists,
     DocumentNotFound,
     DocumentRecord,
@@ -16,6 +19,7 @@ from persistence.base import (
     StoreError,
     StoreNotStarted,
     StoreUnavailable,
+    collect_blobs,
 )
 from persistence.factory import is_postgres_url, redact_url, store_from_url
 from persistence.memory import MemoryStore
@@ -24,6 +28,9 @@ from persistence.writer import GroupCommitWriter
 
 __all__ = [
     "AlreadyStarted",
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobRecord",
     "DocumentExists",
     "DocumentNotFound",
     "DocumentRecord",
@@ -37,6 +44,7 @@ __all__ = [
     "StoreError",
     "StoreNotStarted",
     "StoreUnavailable",
+    "collect_blobs",
     "is_postgres_url",
     "redact_url",
     "store_from_url",

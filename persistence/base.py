@@ -4,12 +4,17 @@ A store keeps, per document: one metadata row, an append-only update log (opaque
 updates numbered by a per-document ``seq``) and snapshots (merged states covering the log up
 to some ``seq``). Loading a document means "latest snapshot + the log tail after it".
 
+Next to the documents it keeps blobs: immutable byte strings (layer images) addressed by the
+sha256 of their content, stored once however often they are put. :func:`collect_blobs`
+deletes the blobs no stored state refers to.
+
 Exception tree::
 
     StoreError
      ├── DocumentNotFound
      ├── DocumentExists
      ├── SnapshotNotFound
+     ├── BlobNotFound
      ├── StoreNotStarted
      ├── AlreadyStarted
      └── StoreUnavailable
@@ -17,10 +22,12 @@ Exception tree::
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -55,6 +62,12 @@ class SnapshotNotFound(StoreError):
         super().__init__(f"snapshot {snapshot_id} of document {doc_id!r} not found")
         self.doc_id = doc_id
         self.snapshot_id = snapshot_id
+
+
+class BlobNotFound(StoreError):
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"blob {sha256!r} not found")
+        self.sha256 = sha256
 
 
 class StoreNotStarted(StoreError):
@@ -118,6 +131,28 @@ class SnapshotInfo:
     created_at: float
     label: str | None
     size: int
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """What is known about a blob besides its bytes.
+
+    ``stored_at`` is when the blob was last put (its first upload or a repeated one): garbage
+    collection spares blobs put recently, so putting a blob again protects it until the
+    document that is about to reference it has been written.
+    """
+
+    sha256: str
+    size: int
+    media_type: str
+    width: int | None
+    height: int | None
+    stored_at: float
+
+
+@dataclass(frozen=True)
+class BlobRecord(BlobInfo):
+    data: bytes = field(repr=False, default=b"")
 
 
 class Store(ABC):
@@ -244,6 +279,71 @@ class Store(ABC):
     async def read_snapshot(self, doc_id: str, snapshot_id: int) -> bytes:
         """Raises SnapshotNotFound if the snapshot does not exist for this document."""
 
+    # -- blobs -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def put_blob(
+        self,
+        sha256: str,
+        data: bytes,
+        *,
+        media_type: str,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> bool:
+        """Store ``data`` under its sha256 in one transaction; True if it was new.
+
+        Putting a blob that exists changes nothing but its ``stored_at`` (and returns False).
+        Raises ValueError if ``sha256`` is not the lowercase hex digest of ``data``: a store
+        never holds bytes under another content's name.
+        """
+
+    @abstractmethod
+    async def get_blob(self, sha256: str) -> BlobRecord:
+        """The blob and its bytes; raises BlobNotFound."""
+
+    @abstractmethod
+    async def blob_info(self, sha256: str) -> BlobInfo:
+        """The blob's metadata without its bytes; raises BlobNotFound."""
+
+    async def has_blob(self, sha256: str) -> bool:
+        try:
+            await self.blob_info(sha256)
+        except BlobNotFound:
+            return False
+        return True
+
+    @abstractmethod
+    async def list_blob_hashes(self, *, stored_before: float | None = None) -> list[str]:
+        """Every blob's sha256 (only those last put before ``stored_before``, if given)."""
+
+    @abstractmethod
+    async def delete_blobs(
+        self, hashes: Iterable[str], *, stored_before: float | None = None
+    ) -> list[str]:
+        """Delete these blobs (those last put before ``stored_before``, if given) in one
+        transaction; returns the hashes actually deleted. Unknown hashes are ignored."""
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def check_sha256(value: object) -> str:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        shown = value[:80] if isinstance(value, str) else value
+        raise ValueError(f"blob hash must be 64 lowercase hex characters (sha256), got {shown!r}")
+    return value
+
+
+def check_blob(sha256: str, data: bytes) -> None:
+    """Raise ValueError unless ``sha256`` names ``data``."""
+    check_sha256(sha256)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise ValueError(
+            f"blob bytes hash to {actual}, not to the name they were put under {sha256}"
+        )
+
 
 def check_page(limit: int, offset: int) -> None:
     if limit < 0:
@@ -258,3 +358,93 @@ def check_up_to_seq(doc_id: str, up_to_seq: int, last_seq: int) -> None:
             f"up_to_seq must be within 0..{last_seq} (last seq of document {doc_id!r}), "
             f"got {up_to_seq}"
         )
+
+
+# -- blob garbage collection -------------------------------------------------------------------
+
+# Any 64-hex run in a stored state or update counts as a reference. Yjs encodes a string value
+# verbatim (UTF-8 after its length), so every layer's ``blob`` field is found, in snapshots,
+# versions and the log alike, and so is the field of a deleted layer whose content the state
+# still holds (an undo can bring such a layer back). A stray 64-hex string elsewhere can only
+# keep a blob alive, never get one deleted. Overlapping matches make this a strict superset.
+_HASH_IN_BYTES = re.compile(rb"(?=([0-9a-f]{64}))")
+
+
+def blob_references(data: bytes) -> set[str]:
+    """The sha256-like strings found in ``data`` (a CRDT state or update)."""
+    return {match.decode("ascii") for match in _HASH_IN_BYTES.findall(data)}
+
+
+@dataclass(frozen=True)
+class BlobCollection:
+    """What :func:`collect_blobs` found and did."""
+
+    documents: int  # documents scanned
+    states: int  # snapshots and log updates scanned
+    blobs: int  # blobs in the store when the collection started
+    referenced: int  # blobs some stored state refers to
+    recent: int  # unreferenced blobs kept because they were put within ``min_age``
+    deleted: list[str]  # deleted blobs (in a dry run: the blobs that would be deleted)
+
+
+async def collect_blobs(
+    store: Store, *, min_age: float, dry_run: bool = False, now: float | None = None
+) -> BlobCollection:
+    """Delete the blobs that no snapshot, version or logged update of any document refers to.
+
+    Blobs put less than ``min_age`` seconds ago are kept whatever the scan says: a client
+    uploads a blob before the edit that references it reaches the store, and putting a blob
+    again (which refreshes ``stored_at``) is how a client that reuses a known hash protects
+    it. The deletion re-checks ``stored_at`` in the same statement, so a blob put while the
+    scan runs is never deleted. Documents deleted during the scan are harmless; a listing
+    shifted by such a deletion is repeated until it finds no document it had not scanned.
+    """
+    if min_age < 0:
+        raise ValueError(f"min_age must be >= 0 seconds, got {min_age}")
+    cutoff = (time.time() if now is None else now) - min_age
+    every = await store.list_blob_hashes()
+    old = set(await store.list_blob_hashes(stored_before=cutoff))
+    referenced: set[str] = set()
+    scanned: set[str] = set()
+    states = 0
+    while True:
+        fresh = [doc_id for doc_id in await _all_document_ids(store) if doc_id not in scanned]
+        if not fresh:
+            break
+        for doc_id in fresh:
+            scanned.add(doc_id)
+            states += await _scan_document(store, doc_id, referenced)
+    known = set(every)
+    unreferenced = known - referenced
+    doomed = sorted(unreferenced & old)
+    deleted = doomed if dry_run else await store.delete_blobs(doomed, stored_before=cutoff)
+    return BlobCollection(
+        documents=len(scanned),
+        states=states,
+        blobs=len(known),
+        referenced=len(known & referenced),
+        recent=len(unreferenced - old),
+        deleted=sorted(deleted),
+    )
+
+
+async def _all_document_ids(store: Store, page: int = 200) -> list[str]:
+    ids: list[str] = []
+    while True:
+        records = await store.list_documents(limit=page, offset=len(ids))
+        ids.extend(record.id for record in records)
+        if len(records) < page:
+            return ids
+
+
+async def _scan_document(store: Store, doc_id: str, found: set[str]) -> int:
+    loaded = await store.load(doc_id)
+    parts = ([loaded.snapshot] if loaded.snapshot is not None else []) + list(loaded.updates)
+    for snapshot in await store.list_snapshots(doc_id):
+        try:
+            parts.append(await store.read_snapshot(doc_id, snapshot.id))
+        except SnapshotNotFound:  # pruned meanwhile: a newer state covers it
+            continue
+    for part in parts:
+        found |= blob_references(part)
+    return len(parts)

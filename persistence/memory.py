@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from persistence.base import (
     DEFAULT_KEEP_AUTO_SNAPSHOTS,
+    BlobInfo,
+    BlobNotFound,
+    BlobRecord,
     DocumentExists,
     DocumentNotFound,
     DocumentRecord,
@@ -15,7 +18,9 @@ from persistence.base import (
     SnapshotInfo,
     SnapshotNotFound,
     Store,
+    check_blob,
     check_page,
+    check_sha256,
     check_up_to_seq,
 )
 
@@ -50,6 +55,7 @@ class MemoryStore(Store):
         super().__init__(keep_auto_snapshots=keep_auto_snapshots)
         self._docs: dict[str, _Doc] = {}
         self._next_snapshot_id = 1
+        self._blobs: dict[str, BlobRecord] = {}
 
     async def _open(self) -> None:
         pass
@@ -158,3 +164,64 @@ class MemoryStore(Store):
             if s.id == snapshot_id:
                 return s.state
         raise SnapshotNotFound(doc_id, snapshot_id)
+
+    # -- blobs -----------------------------------------------------------------------------------
+
+    async def put_blob(
+        self,
+        sha256: str,
+        data: bytes,
+        *,
+        media_type: str,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> bool:
+        self._check_started()
+        data = bytes(data)
+        check_blob(sha256, data)
+        existing = self._blobs.get(sha256)
+        if existing is not None:
+            self._blobs[sha256] = replace(existing, stored_at=time.time())
+            return False
+        self._blobs[sha256] = BlobRecord(
+            sha256, len(data), media_type, width, height, time.time(), data
+        )
+        return True
+
+    async def get_blob(self, sha256: str) -> BlobRecord:
+        self._check_started()
+        try:
+            return self._blobs[sha256]
+        except KeyError:
+            raise BlobNotFound(sha256) from None
+
+    async def blob_info(self, sha256: str) -> BlobInfo:
+        record = await self.get_blob(sha256)
+        return BlobInfo(
+            record.sha256,
+            record.size,
+            record.media_type,
+            record.width,
+            record.height,
+            record.stored_at,
+        )
+
+    async def list_blob_hashes(self, *, stored_before: float | None = None) -> list[str]:
+        self._check_started()
+        return sorted(
+            sha256
+            for sha256, blob in self._blobs.items()
+            if stored_before is None or blob.stored_at < stored_before
+        )
+
+    async def delete_blobs(
+        self, hashes: Iterable[str], *, stored_before: float | None = None
+    ) -> list[str]:
+        self._check_started()
+        deleted = []
+        for sha256 in dict.fromkeys(check_sha256(h) for h in hashes):
+            blob = self._blobs.get(sha256)
+            if blob is not None and (stored_before is None or blob.stored_at < stored_before):
+                del self._blobs[sha256]
+                deleted.append(sha256)
+        return deleted

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,6 +35,9 @@ from persistence.base import (
     DEFAULT_HEIGHT,
     DEFAULT_KEEP_AUTO_SNAPSHOTS,
     DEFAULT_WIDTH,
+    BlobInfo,
+    BlobNotFound,
+    BlobRecord,
     DocumentExists,
     DocumentNotFound,
     DocumentRecord,
@@ -44,6 +48,7 @@ from persistence.base import (
     StoreError,
     StoreUnavailable,
     check_page,
+    check_sha256,
     check_up_to_seq,
 )
 from persistence.factory import redact_url
@@ -159,6 +164,28 @@ DELETE FROM snapshots WHERE id IN (
         FROM snapshots WHERE doc_id = $1 AND label IS NULL
     ) AS ranked WHERE rn > $2
 )
+"""
+
+
+# Blobs. The database checks the name against the content (sha256() is built in), so the bytes
+# are hashed once, off the event loop. created_at is when the blob was last put (BlobInfo):
+# putting an existing blob only refreshes it. (xmax = 0) tells a fresh row from an updated one.
+_PUT_BLOB = """
+INSERT INTO blobs AS b (sha256, size, media_type, width, height, data, created_at)
+SELECT $1, octet_length($2::bytea), $3, $4, $5, $2::bytea, now()
+WHERE encode(sha256($2::bytea), 'hex') = $1
+ON CONFLICT (sha256) DO UPDATE SET created_at = now()
+RETURNING (b.xmax = 0) AS inserted
+"""
+
+_BLOB_INFO_COLUMNS = (
+    "sha256, size, media_type, width, height, extract(epoch FROM created_at)::float8"
+)
+
+_DELETE_BLOBS = """
+DELETE FROM blobs
+WHERE sha256 = ANY($1::text[]) AND ($2::float8 IS NULL OR created_at < to_timestamp($2))
+RETURNING sha256
 """
 
 
@@ -436,3 +463,69 @@ class PostgresStore(Store):
         if state is None:
             raise SnapshotNotFound(doc_id, snapshot_id)
         return bytes(state)
+
+    # -- blobs -------------------------------------------------------------------------------
+
+    async def put_blob(
+        self,
+        sha256: str,
+        data: bytes,
+        *,
+        media_type: str,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> bool:
+        pool = self._started_pool()
+        check_sha256(sha256)
+        with self._translate_errors():
+            row = await pool.fetchrow(_PUT_BLOB, sha256, bytes(data), media_type, width, height)
+        if row is None:
+            # The WHERE refused it: say what the bytes really hash to (off the event loop).
+            actual = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+            raise ValueError(
+                f"blob bytes hash to {actual}, not to the name they were put under {sha256}"
+            )
+        return bool(row["inserted"])
+
+    async def get_blob(self, sha256: str) -> BlobRecord:
+        pool = self._started_pool()
+        with self._translate_errors():
+            row = await pool.fetchrow(
+                f"SELECT {_BLOB_INFO_COLUMNS}, data FROM blobs WHERE sha256 = $1", sha256
+            )
+        if row is None:
+            raise BlobNotFound(sha256)
+        sha, size, media_type, width, height, stored_at, data = row
+        return BlobRecord(sha, size, media_type, width, height, stored_at, bytes(data))
+
+    async def blob_info(self, sha256: str) -> BlobInfo:
+        pool = self._started_pool()
+        with self._translate_errors():
+            row = await pool.fetchrow(
+                f"SELECT {_BLOB_INFO_COLUMNS} FROM blobs WHERE sha256 = $1", sha256
+            )
+        if row is None:
+            raise BlobNotFound(sha256)
+        return BlobInfo(*row)
+
+    async def list_blob_hashes(self, *, stored_before: float | None = None) -> list[str]:
+        pool = self._started_pool()
+        with self._translate_errors():
+            rows = await pool.fetch(
+                "SELECT sha256 FROM blobs"
+                " WHERE $1::float8 IS NULL OR created_at < to_timestamp($1)"
+                ' ORDER BY sha256 COLLATE "C"',
+                stored_before,
+            )
+        return [row["sha256"] for row in rows]
+
+    async def delete_blobs(
+        self, hashes: Iterable[str], *, stored_before: float | None = None
+    ) -> list[str]:
+        pool = self._started_pool()
+        wanted = list(dict.fromkeys(check_sha256(h) for h in hashes))
+        if not wanted:
+            return []
+        with self._translate_errors():
+            rows = await pool.fetch(_DELETE_BLOBS, wanted, stored_before)
+        return [row["sha256"] for row in rows]

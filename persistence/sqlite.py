@@ -21,7 +21,7 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +33,9 @@ from persistence.base import (
     DEFAULT_HEIGHT,
     DEFAULT_KEEP_AUTO_SNAPSHOTS,
     DEFAULT_WIDTH,
+    BlobInfo,
+    BlobNotFound,
+    BlobRecord,
     DocumentExists,
     DocumentNotFound,
     DocumentRecord,
@@ -41,7 +44,9 @@ from persistence.base import (
     SnapshotNotFound,
     Store,
     StoreError,
+    check_blob,
     check_page,
+    check_sha256,
     check_up_to_seq,
 )
 
@@ -78,6 +83,16 @@ CREATE TABLE IF NOT EXISTS snapshots (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS snapshots_doc_seq ON snapshots (doc_id, seq, id);
+-- Content-addressed images; created_at is when the blob was last put (see BlobInfo).
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    data BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
 """
 
 _DOC_COLUMNS = "id, owner, name, width, height, dpi, color_profile, created_at, updated_at"
@@ -239,6 +254,39 @@ class SQLiteStore(Store):
     async def read_snapshot(self, doc_id: str, snapshot_id: int) -> bytes:
         return await self._run(_read_snapshot, doc_id, snapshot_id)
 
+    # -- blobs -------------------------------------------------------------------------------
+
+    async def put_blob(
+        self,
+        sha256: str,
+        data: bytes,
+        *,
+        media_type: str,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> bool:
+        return await self._run(
+            _put_blob, sha256, bytes(data), media_type, width, height, time.time()
+        )
+
+    async def get_blob(self, sha256: str) -> BlobRecord:
+        return await self._run(_get_blob, sha256)
+
+    async def blob_info(self, sha256: str) -> BlobInfo:
+        return await self._run(_blob_info, sha256)
+
+    async def list_blob_hashes(self, *, stored_before: float | None = None) -> list[str]:
+        return await self._run(_list_blob_hashes, stored_before)
+
+    async def delete_blobs(
+        self, hashes: Iterable[str], *, stored_before: float | None = None
+    ) -> list[str]:
+        wanted = list(dict.fromkeys(check_sha256(h) for h in hashes))
+        if not wanted:
+            self._check_started()
+            return []
+        return await self._run(_delete_blobs, wanted, stored_before)
+
 
 # -- the blocking halves, run on the store's worker thread ---------------------------------
 
@@ -381,3 +429,74 @@ def _read_snapshot(conn: sqlite3.Connection, doc_id: str, snapshot_id: int) -> b
     if row is None:
         raise SnapshotNotFound(doc_id, snapshot_id)
     return bytes(row[0])
+
+
+_BLOB_INFO_COLUMNS = "sha256, size, media_type, width, height, created_at"
+
+
+def _put_blob(
+    conn: sqlite3.Connection,
+    sha256: str,
+    data: bytes,
+    media_type: str,
+    width: int | None,
+    height: int | None,
+    now: float,
+) -> bool:
+    check_blob(sha256, data)  # here, on the store's thread, not on the event loop
+    with _transaction(conn):
+        inserted = conn.execute(
+            f"INSERT INTO blobs ({_BLOB_INFO_COLUMNS}, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (sha256) DO NOTHING",
+            (sha256, len(data), media_type, width, height, now, data),
+        ).rowcount
+        if not inserted:
+            conn.execute("UPDATE blobs SET created_at = ? WHERE sha256 = ?", (now, sha256))
+    return bool(inserted)
+
+
+def _get_blob(conn: sqlite3.Connection, sha256: str) -> BlobRecord:
+    row = conn.execute(
+        f"SELECT {_BLOB_INFO_COLUMNS}, data FROM blobs WHERE sha256 = ?", (sha256,)
+    ).fetchone()
+    if row is None:
+        raise BlobNotFound(sha256)
+    sha, size, media_type, width, height, stored_at, data = row
+    return BlobRecord(sha, size, media_type, width, height, stored_at, bytes(data))
+
+
+def _blob_info(conn: sqlite3.Connection, sha256: str) -> BlobInfo:
+    row = conn.execute(
+        f"SELECT {_BLOB_INFO_COLUMNS} FROM blobs WHERE sha256 = ?", (sha256,)
+    ).fetchone()
+    if row is None:
+        raise BlobNotFound(sha256)
+    return BlobInfo(*row)
+
+
+def _list_blob_hashes(conn: sqlite3.Connection, stored_before: float | None) -> list[str]:
+    if stored_before is None:
+        rows = conn.execute("SELECT sha256 FROM blobs ORDER BY sha256").fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT sha256 FROM blobs WHERE created_at < ? ORDER BY sha256", (stored_before,)
+        ).fetchall()
+    return [sha256 for (sha256,) in rows]
+
+
+def _delete_blobs(
+    conn: sqlite3.Connection, hashes: list[str], stored_before: float | None
+) -> list[str]:
+    deleted: list[str] = []
+    with _transaction(conn):
+        for sha256 in hashes:
+            if stored_before is None:
+                cur = conn.execute("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
+            else:
+                cur = conn.execute(
+                    "DELETE FROM blobs WHERE sha256 = ? AND created_at < ?",
+                    (sha256, stored_before),
+                )
+            if cur.rowcount:
+                deleted.append(sha256)
+    return deleted

@@ -1,9 +1,16 @@
-"""REST API: commands that are not document edits (undo/redo, versions)."""
+"""REST API: documents, blobs, rendering, undo/redo, versions, and its OpenAPI description."""
 
 from starlette.routing import BaseRoute
 
-from collab.api import history, versions
+from collab.api import blobs, docs, exports, history, openapi, versions
 
 
 def routes() -> list[BaseRoute]:
-    return [*history.routes, *versions.routes]
+    return [
+        *history.routes,
+        *versions.routes,
+        *docs.routes,
+        *exports.routes,
+        *blobs.routes,
+        *openapi.routes,
+    ]

@@ -12,7 +12,13 @@ from starlette.responses import JSONResponse, Response
 from collab.auth import AuthenticationError
 from collab.canvas import SchemaError
 from collab.exceptions import InvalidDocumentId
-from persistence.base import DocumentNotFound, SnapshotNotFound, StoreError
+from persistence.base import (
+    BlobNotFound,
+    DocumentExists,
+    DocumentNotFound,
+    SnapshotNotFound,
+    StoreError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return error_response(404, "not_found", str(exc))
 
 
+async def _conflict(request: Request, exc: Exception) -> Response:
+    return error_response(409, "conflict", str(exc))
+
+
 async def _bad_request(request: Request, exc: Exception) -> Response:
     return error_response(400, "bad_request", str(exc))
 
@@ -69,6 +79,8 @@ HANDLERS = {
     AuthenticationError: _auth_error,
     DocumentNotFound: _not_found,
     SnapshotNotFound: _not_found,
+    BlobNotFound: _not_found,
+    DocumentExists: _conflict,
     InvalidDocumentId: _bad_request,
     SchemaError: _invalid,
     StoreError: _store_error,

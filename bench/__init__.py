@@ -1,0 +1,1 @@
+"""Benchmarks of Nexus Canvas (see bench/README.md)."""

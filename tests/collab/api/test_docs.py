@@ -1,0 +1,146 @@
+"""Documents over REST, and adding a raster layer from an upload in one step."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+
+from client import CanvasClient
+from tests.collab.api.conftest import encode, png
+from tests.support.servers import RunningServer
+from tests.support.waiting import eventually
+
+
+async def test_create_read_list_delete(running: RunningServer, http: httpx.AsyncClient) -> None:
+    r = await http.post(
+        "/api/docs?user=ann",
+        json={"id": "poster", "name": "Poster", "width": 800, "height": 600, "dpi": 300,
+              "background": "transparent"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["id"] == "poster" and created["owner"] == "ann"
+    assert r.headers["location"] == "/api/docs/poster"
+
+    doc = (await http.get("/api/docs/poster")).json()
+    assert (doc["name"], doc["width"], doc["height"], doc["dpi"]) == ("Poster", 800, 600, 300)
+    assert doc["background"] == "transparent" and doc["layers"] == []
+
+    generated = (await http.post("/api/docs", json={})).json()
+    assert len(generated["id"]) == 32 and generated["width"] == 1024
+
+    listing = (await http.get("/api/docs?limit=1")).json()
+    assert [d["id"] for d in listing["documents"]] == ["poster"]
+    assert listing["next_offset"] == 1
+    rest = (await http.get("/api/docs?limit=1&offset=1")).json()
+    assert [d["id"] for d in rest["documents"]] == [generated["id"]]
+    assert rest["next_offset"] is None
+
+    r = await http.delete("/api/docs/poster")
+    assert r.status_code == 204
+    assert (await http.get("/api/docs/poster")).status_code == 404
+    assert (await http.delete("/api/docs/poster")).status_code == 404
+    await running.server.writer.flush("poster")
+    assert [d["id"] for d in (await http.get("/api/docs")).json()["documents"]] == [generated["id"]]
+
+
+async def test_create_refuses_bad_fields_naming_them(http: httpx.AsyncClient) -> None:
+    cases = [
+        ({"width": 0}, 422, "width must be an integer from 1 to 32768, got 0"),
+        ({"background": "blue"}, 422, "background"),
+        ({"dpi": 1.5}, 422, "dpi"),
+        ({"colour": "red"}, 422, "unknown field(s) 'colour'"),
+        ({"id": "bad id!"}, 400, "document id"),
+        ({"id": 7}, 422, "id must be a string"),
+    ]
+    for body, status, named in cases:
+        r = await http.post("/api/docs", json=body)
+        assert r.status_code == status, (body, r.text)
+        assert named in r.json()["message"]
+    assert (await http.post("/api/docs", content=b"[1")).status_code == 400
+    assert (await http.post("/api/docs", json={"id": "dup"})).status_code == 201
+    r = await http.post("/api/docs", json={"id": "dup"})
+    assert r.status_code == 409 and r.json()["error"] == "document_exists"
+    r = await http.get("/api/docs?limit=0")
+    assert r.status_code == 422 and "limit" in r.json()["message"]
+
+
+async def test_delete_is_refused_while_people_are_connected(
+    running: RunningServer, http: httpx.AsyncClient
+) -> None:
+    await http.post("/api/docs", json={"id": "busy"})
+    async with CanvasClient(running.url, "busy", user="ann") as ann:
+        await ann.wait_synced()
+        r = await http.delete("/api/docs/busy")
+        assert r.status_code == 409 and r.json()["error"] == "document_in_use"
+    await eventually(lambda: not running.server.rooms.rooms["busy"].connections)
+    assert (await http.delete("/api/docs/busy")).status_code == 204
+
+
+async def test_layer_upload_is_one_change_of_the_caller_seen_by_everyone(
+    running: RunningServer, http: httpx.AsyncClient
+) -> None:
+    await http.post("/api/docs?user=ann", json={"id": "collage", "width": 200, "height": 100})
+    data = png(30, 20, seed=11)
+    async with CanvasClient(running.url, "collage", user="ben") as ben:
+        await ben.wait_synced()
+        r = await http.post(
+            "/api/docs/collage/layers",
+            headers={"X-User": "ann", "X-User-Name": "Ann"},
+            files={"image": ("sky photo.png", data, "image/png")},
+            data={"blend_mode": "screen", "opacity": "70", "x": "12.5", "y": "-4"},
+        )
+        assert r.status_code == 201, r.text
+        answer = r.json()
+        layer_id = answer["id"]
+        assert answer["blob"] == hashlib.sha256(data).hexdigest()
+        assert (answer["width"], answer["height"]) == (30, 20)
+        assert answer["layer"] | {"id": layer_id} == {
+            "id": layer_id, "name": "sky photo", "kind": "raster", "blend_mode": "screen",
+            "opacity": 70.0, "visible": True, "locked": False, "x": 12.5, "y": -4.0,
+            "blob": answer["blob"], "strokes": 0, "provenance": None,
+        }  # fmt: skip
+        assert r.headers["location"] == f"/api/docs/collage/layers/{layer_id}.png"
+
+        await ben.wait_for(lambda: layer_id in ben.canvas.layer_ids())
+        assert ben.canvas.get_layer(layer_id).blob == answer["blob"]
+        await ben.wait_for(
+            lambda: any(
+                e.get("user") == "ann" and "add layer 'sky photo'" in str(e.get("label"))
+                for e in ben.canvas.history()
+            )
+        )
+        assert (await http.get(f"/api/blobs/{answer['blob']}")).content == data
+
+        # It is ann's change: her undo removes it, for everyone.
+        r = await http.post("/api/docs/collage/undo?user=ann")
+        assert r.status_code == 200 and r.json()["done"] is True
+        await ben.wait_for(lambda: layer_id not in ben.canvas.layer_ids())
+
+
+async def test_layer_upload_refusals(running: RunningServer, http: httpx.AsyncClient) -> None:
+    await http.post("/api/docs", json={"id": "strict"})
+    image = ("a.png", png(seed=12), "image/png")
+    cases = [
+        ({"image": image}, {"blend_mode": "multipy"}, 422, "did you mean 'multiply'"),
+        ({"image": image}, {"opacity": "140"}, 422, "opacity must be a number from 0 to 100"),
+        ({"image": image}, {"x": "left"}, 422, "x must be a finite number"),
+        ({"image": image}, {"y": "nan"}, 422, "y must be a finite number"),
+        ({"picture": image}, {}, 422, "'image'"),
+        ({"image": ("a.gif", encode_gif(), "image/gif")}, {}, 415, "GIF"),
+    ]
+    for files, data, status, named in cases:
+        r = await http.post("/api/docs/strict/layers", files=files, data=data)
+        assert r.status_code == status, (data, r.text)
+        assert named in r.json()["message"]
+    assert (await http.get("/api/docs/strict")).json()["layers"] == []
+    assert await running.server.store.list_blob_hashes() == []
+    r = await http.post("/api/docs/nowhere/layers", files={"image": image})
+    assert r.status_code == 404
+
+
+def encode_gif() -> bytes:
+    from PIL import Image
+
+    return encode(Image.new("RGB", (4, 4)), "GIF")
