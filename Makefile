@@ -6,18 +6,24 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
+AISTAMP := $(VENV)/.installed-ai
+# torch and torchvision as an exact pair (the ones this machine class serves from local disk;
+# torchvision only works beside this torch); sam2 without build isolation so it keeps it.
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+SAM2_PIN := sam2==1.1.0
 NODESTAMP := tests/interop/node_modules/.installed
 
-.PHONY: run test install install-dev tools lint typecheck check clean
+.PHONY: run test install install-dev install-ai tools lint typecheck check clean
 
 run: install ## install the server and run it on the embedded defaults
 	$(VENV)/bin/nexus-canvas serve $(ARGS)
 
-test: install-dev $(NODESTAMP) tools ## install test dependencies and run the whole suite
+test: install-dev install-ai $(NODESTAMP) tools ## install test dependencies and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
 install-dev: $(DEVSTAMP)
+install-ai: $(AISTAMP)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +36,15 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 $(DEVSTAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP) $@
+
+# The optional AI stack (the server runs without it: CPU fallbacks need only OpenCV). rembg's
+# first import compiles numba code for about a minute: done here, once.
+$(AISTAMP): pyproject.toml $(DEVSTAMP)
+	$(PY) -m pip install --quiet $(TORCH_PINS)
+	$(PY) -m pip install --quiet -e ".[dev,ai]" $(TORCH_PINS)
+	SAM2_BUILD_CUDA=0 $(PY) -m pip install --quiet --no-deps --no-build-isolation $(SAM2_PIN)
+	$(PY) -c "import torch, torchvision, diffusers, transformers, cv2, rembg, sam2.build_sam"
+	touch $@
 
 $(NODESTAMP): tests/interop/package.json tests/interop/package-lock.json
 	npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
@@ -48,7 +63,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install-dev
+typecheck: install-dev install-ai
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
