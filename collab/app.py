@@ -60,6 +60,7 @@ async def health(request: Request) -> JSONResponse:
             "status": "degraded" if problems else "ok",
             "problems": problems,
             "instance": server.instance_id,
+            "auth": server.auth_mode,
             "broker": server.broker.kind,
             "version": __version__,
             "rooms": len(server.rooms.rooms),

@@ -88,10 +88,19 @@ def _serve(args: argparse.Namespace) -> int:
 
     log.info(
         "starting",
-        extra={"host": settings.host, "port": settings.port, "store": settings.store_url},
+        extra={
+            "host": settings.host,
+            "port": settings.port,
+            "store": redact_url(settings.store_url),
+        },
     )
+    try:
+        app = create_app(settings)
+    except SettingsError as exc:
+        print(f"nexus-canvas: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.max_frame_bytes,

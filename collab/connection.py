@@ -37,10 +37,13 @@ class Connection:
         on_sent: Callable[[int, float], None] | None = None,
         max_messages_per_second: float | None = None,
         max_bytes_per_second: float | None = None,
+        role: str = "editor",
     ) -> None:
         self.id = next(_ids)
         self.channel = channel
         self.principal = principal
+        self.role = role  # on this connection's document: viewers cannot change it
+        self.denied_at = 0.0  # last permission-denied notice (rate limited)
         self.awareness_ids: set[int] = set()
         self._max_bytes = max_queue_bytes
         self._max_messages = max_queue_messages

@@ -23,11 +23,20 @@ ROLES = ("owner", "editor", "viewer")
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is on the other end of a connection or request."""
+    """Who is on the other end of a connection or request.
+
+    ``role`` is the role granted regardless of the document (open mode: everyone edits);
+    None means "resolve it per document" (accounts and their memberships). A share link's
+    principal is bound to one document (``doc_scope``) through link ``link_id``; a service
+    (AI worker, bot) may edit any document.
+    """
 
     user_id: str
     name: str
-    role: str = "editor"
+    role: str | None = "editor"
+    link_id: str | None = None
+    doc_scope: str | None = None
+    service: bool = False
 
 
 class InvalidUser(ValueError):

@@ -24,6 +24,9 @@ class Metrics:
             "WebSocket upgrades refused by the per-address limits",
             registry=r,
         )
+        self.updates_denied = Counter(
+            "nexus_updates_denied", "Updates refused because the sender is a viewer", registry=r
+        )
         self.bytes_in = Counter("nexus_bytes_in", "WebSocket bytes received", registry=r)
         self.bytes_out = Counter("nexus_bytes_out", "WebSocket bytes sent", registry=r)
         self.connections_closed = Counter(

@@ -122,7 +122,10 @@ class Room:
         message = protocol.decode(frame)
         match message:
             case protocol.SyncUpdate(update) | protocol.SyncStep2(update):
-                self._apply(conn, update)
+                if conn.role == "viewer":
+                    self._deny(conn, update)
+                else:
+                    self._apply(conn, update)
             case protocol.SyncStep1(state_vector):
                 try:
                     diff = self.doc.get_update(state_vector)
@@ -135,9 +138,24 @@ class Room:
                 ids = list(self.awareness.states)
                 conn.send(protocol.encode_awareness(self.awareness.encode_awareness_update(ids)))
             case protocol.Command(body):
-                conn.send(protocol.encode_command(self._command(conn.principal, body)))
+                conn.send(protocol.encode_command(self._command(conn, body)))
             case protocol.Auth() | protocol.Unknown():
                 pass  # server-to-client only / unknown types are ignored, as the protocol says
+
+    def _deny(self, conn: Connection, update: bytes) -> None:
+        """A viewer's update is never applied (checked here, on the raw frame); the client is
+        told with the y-websocket permission-denied message, at most once a second."""
+        if update == protocol.EMPTY_UPDATE:
+            return
+        self._metrics.updates_denied.inc()
+        now = time.monotonic()
+        if now - conn.denied_at >= 1.0:
+            conn.denied_at = now
+            conn.send(
+                protocol.encode_permission_denied(
+                    f"read-only: {conn.principal.user_id!r} is a viewer of {self.doc_id!r}"
+                )
+            )
 
     def _apply(self, conn: Connection, update: bytes) -> None:
         if update == protocol.EMPTY_UPDATE:
@@ -220,8 +238,11 @@ class Room:
             label = f"{action}: {label}"
         self.history.record(principal.user_id, principal.name, action, label)
 
-    def _command(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    def _command(self, conn: Connection, body: dict[str, Any]) -> dict[str, Any]:
+        principal = conn.principal
         op, ref = body.get("op"), body.get("id")
+        if op in ("undo", "redo") and conn.role == "viewer":
+            return {"id": ref, "ok": False, "error": f"read-only: viewers cannot {op}"}
         if op not in ("undo", "redo", "state"):
             return {
                 "id": ref,

@@ -7,8 +7,12 @@ import uuid
 from contextlib import AsyncExitStack
 
 from collab.auth import Authenticator, OpenAuthenticator
+from collab.auth.access import AccessControl
+from collab.auth.tokens import TokenIssuer
+from collab.auth.tokens_auth import TokenAuthenticator
 from collab.broker.base import Broker
 from collab.broker.factory import broker_from_url
+from collab.exceptions import SettingsError
 from collab.lease.base import Lease
 from collab.lease.factory import lease_from_url
 from collab.limits import AddressGuard
@@ -17,6 +21,7 @@ from collab.relay import EnvelopeRelay
 from collab.render.pool import RenderPool
 from collab.rooms import RoomManager
 from collab.settings import Settings
+from persistence.access import access_for
 from persistence.base import Store
 from persistence.factory import is_postgres_url, store_from_url
 from persistence.writer import GroupCommitWriter
@@ -37,7 +42,18 @@ class Server:
         lease: Lease | None = None,
     ) -> None:
         self.settings = settings
-        self.authenticator: Authenticator = authenticator or OpenAuthenticator()
+        self.issuer: TokenIssuer | None = None
+        if settings.auth_secret:
+            self.issuer = TokenIssuer(settings.auth_secret, access_ttl=settings.access_token_ttl)
+        elif not settings.loopback and not settings.allow_open:
+            raise SettingsError(
+                f"refusing open mode (no authentication) on the non-loopback address "
+                f"{settings.host!r}: set NEXUS_AUTH_SECRET (32+ bytes) to require tokens, bind "
+                "127.0.0.1, or set NEXUS_ALLOW_OPEN=1 to force it"
+            )
+        self.authenticator: Authenticator = authenticator or (
+            TokenAuthenticator(self.issuer) if self.issuer else OpenAuthenticator()
+        )
         self.metrics = Metrics()
         self.address_guard = AddressGuard(
             max_concurrent=settings.max_connections_per_ip,
@@ -46,6 +62,8 @@ class Server:
         )
         self.instance_id = settings.instance_id or uuid.uuid4().hex[:12]
         self.store = store if store is not None else _store_for(settings)
+        self.access_store = access_for(self.store)
+        self.access = AccessControl(self.store, self.access_store)
         self.writer = GroupCommitWriter(
             self.store, window=settings.flush_window, max_pending=settings.store_max_pending
         )
@@ -74,6 +92,7 @@ class Server:
         stack = AsyncExitStack()
         try:
             await stack.enter_async_context(self.store)
+            await self.access_store.prepare()
             await stack.enter_async_context(self.writer)
             await stack.enter_async_context(self.broker)
             await stack.enter_async_context(self.lease)
@@ -94,9 +113,18 @@ class Server:
             },
         )
 
+    @property
+    def auth_mode(self) -> str:
+        return "tokens" if self.issuer else "open"
+
     def problems(self) -> list[str]:
         """Degraded states, for /health: empty when all is well."""
         found = []
+        if self.issuer is None and not self.settings.loopback:
+            found.append(
+                f"open mode (no authentication) forced on {self.settings.host}: anyone who "
+                "can reach this port can edit every document"
+            )
         if self.writer.failing:
             found.append(
                 f"store unavailable ({self.writer.last_error}); buffering "

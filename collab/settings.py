@@ -51,6 +51,10 @@ class Settings:
     thumbnail_size: int = 256  # default box a thumbnail fits in, in pixels
     render_workers: int = 2  # renders that run at once
     render_mode: str = "process"  # "process" (off the GIL) or "thread"
+    auth_secret: str | None = None  # None: open mode (loopback binds only)
+    allow_open: bool = False  # allow open mode on a non-loopback bind anyway
+    access_token_ttl: float = 900.0  # seconds an access token lives
+    allowed_origins: str = ""  # comma-separated browser origins ("*": any); "": same host only
     max_connections_per_ip: int = 256  # concurrent WebSocket connections per client address
     connection_attempts_per_second: float = 50.0  # new connections per address (burst: 2x)
     max_messages_per_second: float = 1000.0  # per connection (burst: 2x); over it: closed
@@ -58,6 +62,18 @@ class Settings:
     max_document_bytes: int = 64 * 1024 * 1024  # an update growing a document past it is refused
     log_level: str = "INFO"
     log_format: str = "json"
+
+    @property
+    def open_mode(self) -> bool:
+        return not self.auth_secret
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in ("localhost", "::1") or self.host.startswith("127.")
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
 
     @property
     def store_url(self) -> str:
@@ -119,6 +135,12 @@ class Settings:
             self.render_mode,
             " or ".join(_RENDER_MODES),
         )
+        if self.auth_secret is not None and len(self.auth_secret.encode()) < 32:
+            raise SettingsError(
+                f"auth_secret must be at least 32 bytes, got {len(self.auth_secret.encode())}",
+                field="auth_secret",
+            )
+        _check(self.access_token_ttl >= 10, "access_token_ttl", self.access_token_ttl, ">= 10")
         for name in (
             "max_connections_per_ip",
             "connection_attempts_per_second",
@@ -224,6 +246,10 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "thumbnail_size": ("NEXUS_THUMBNAIL_SIZE", int),
     "render_workers": ("NEXUS_RENDER_WORKERS", int),
     "render_mode": ("NEXUS_RENDER_MODE", str),
+    "auth_secret": ("NEXUS_AUTH_SECRET", str),
+    "allow_open": ("NEXUS_ALLOW_OPEN", _bool),
+    "access_token_ttl": ("NEXUS_ACCESS_TOKEN_TTL", float),
+    "allowed_origins": ("NEXUS_ALLOWED_ORIGINS", str),
     "max_connections_per_ip": ("NEXUS_MAX_CONNECTIONS_PER_IP", int),
     "connection_attempts_per_second": ("NEXUS_CONNECTION_ATTEMPTS_PER_SECOND", float),
     "max_messages_per_second": ("NEXUS_MAX_MESSAGES_PER_SECOND", float),

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from urllib.parse import urlsplit
 
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from collab import close_codes
 from collab._starlette_channel import StarletteChannel
 from collab.auth import AuthenticationError
+from collab.auth.base import TOKEN_SUBPROTOCOL_PREFIX
 from collab.connection import Connection
 from collab.exceptions import (
     DocumentTooLarge,
@@ -46,6 +49,28 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         server.address_guard.release(address)
 
 
+async def _close_at_once(websocket: WebSocket, code: int, reason: str) -> None:
+    await websocket.accept()
+    await StarletteChannel(websocket, max_frame_bytes=1024).close(code, reason)
+
+
+def _subprotocol(websocket: WebSocket) -> str | None:
+    """Browsers send the token as a subprotocol and require one to be echoed: echo the plain
+    ``nexus`` protocol when offered, never the token."""
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+    if "nexus" in offered:
+        return "nexus"
+    return next((p for p in offered if p.startswith(TOKEN_SUBPROTOCOL_PREFIX)), None)
+
+
+def origin_allowed(origin: str, connection: HTTPConnection, allowed: tuple[str, ...]) -> bool:
+    """Same host as the server, or listed in NEXUS_ALLOWED_ORIGINS ("*" allows any)."""
+    if "*" in allowed or origin.rstrip("/") in allowed:
+        return True
+    host = connection.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
 async def _deny(websocket: WebSocket, status: int, message: str) -> None:
     """Refuse the upgrade with an HTTP answer (or a close where the server cannot)."""
     response = JSONResponse({"error": "refused", "message": message}, status_code=status)
@@ -58,17 +83,30 @@ async def _deny(websocket: WebSocket, status: int, message: str) -> None:
 
 async def _accepted(websocket: WebSocket, server: Server) -> None:
     settings = server.settings
-    await websocket.accept()
-    channel = StarletteChannel(websocket, max_frame_bytes=settings.max_frame_bytes)
     # Taken from the raw path: the route pattern's "$" would let "doc\n" match as "doc".
     doc_id = websocket.scope["path"].removeprefix("/ws/")
+    origin = websocket.headers.get("origin")
+    if origin is not None and not origin_allowed(origin, websocket, settings.origins):
+        log.warning("connection refused", extra={"doc_id": doc_id[:140], "origin": origin})
+        await _deny(websocket, 403, f"origin {origin!r} is not allowed (NEXUS_ALLOWED_ORIGINS)")
+        return
     try:
         check_doc_id(doc_id)
         principal = await server.authenticator.authenticate(websocket)
-    except (InvalidDocumentId, AuthenticationError) as exc:
+        role = await server.access.require(principal, doc_id, "viewer", create=True)
+    except AuthenticationError as exc:
         log.info("connection refused", extra={"doc_id": doc_id[:140], "reason": str(exc)})
-        await channel.close(close_codes.INVALID_DOCUMENT_ID, str(exc))
+        if exc.status == 400:
+            await _close_at_once(websocket, close_codes.INVALID_DOCUMENT_ID, str(exc))
+        else:  # refused before any document data is sent
+            await _deny(websocket, exc.status, str(exc))
         return
+    except InvalidDocumentId as exc:
+        log.info("connection refused", extra={"doc_id": doc_id[:140], "reason": str(exc)})
+        await _close_at_once(websocket, close_codes.INVALID_DOCUMENT_ID, str(exc))
+        return
+    await websocket.accept(subprotocol=_subprotocol(websocket))
+    channel = StarletteChannel(websocket, max_frame_bytes=settings.max_frame_bytes)
     conn = Connection(
         channel,
         principal,
@@ -77,6 +115,7 @@ async def _accepted(websocket: WebSocket, server: Server) -> None:
         on_sent=server.metrics.on_sent,
         max_messages_per_second=settings.max_messages_per_second,
         max_bytes_per_second=settings.max_bytes_per_second,
+        role=role,
     )
     server.metrics.connections.inc()
     try:

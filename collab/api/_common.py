@@ -24,10 +24,14 @@ async def principal_of(request: Request) -> Principal:
     return await server_of(request).authenticator.authenticate(request)
 
 
-async def existing_doc_id(request: Request) -> str:
-    """The path's document id, validated, of a document that exists (else 400 / 404)."""
+async def existing_doc_id(request: Request, need: str = "viewer") -> str:
+    """The path's document id, validated, of a document that exists (else 400 / 404), on
+    which the caller has at least role ``need`` (else 401 / 403)."""
     doc_id = check_doc_id(request.path_params["doc_id"])
-    await server_of(request).store.get_document(doc_id)
+    server = server_of(request)
+    principal = await principal_of(request)
+    await server.store.get_document(doc_id)
+    await server.access.require(principal, doc_id, need)
     return doc_id
 
 

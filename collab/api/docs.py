@@ -165,14 +165,19 @@ async def list_docs(request: Request) -> JSONResponse:
       200: {description: "{documents: [...], limit, offset, next_offset}"}
       422: {description: bad limit or offset}
     """
-    await principal_of(request)
+    principal = await principal_of(request)
     limit = _int_param(request, "limit", 100, 1, _MAX_PAGE)
     offset = _int_param(request, "offset", 0, 0, 2**62)
-    records = await server_of(request).store.list_documents(limit=limit + 1, offset=offset)
+    server = server_of(request)
+    records = await server.store.list_documents(limit=limit + 1, offset=offset)
     more = len(records) > limit
+    # Only documents the caller may see (pages may come back short in token mode).
+    visible = [
+        r for r in records[:limit] if await server.access.role_for(principal, r.id) is not None
+    ]
     return JSONResponse(
         {
-            "documents": [_record_json(r) for r in records[:limit]],
+            "documents": [_record_json(r) for r in visible],
             "limit": limit,
             "offset": offset,
             "next_offset": offset + limit if more else None,
@@ -222,7 +227,7 @@ async def delete_doc(request: Request) -> Response:
       409: {description: "document_in_use: live connections"}
     """
     await principal_of(request)
-    doc_id = await existing_doc_id(request)
+    doc_id = await existing_doc_id(request, "owner")
     server = server_of(request)
     room = server.rooms.rooms.get(doc_id)
     if room is not None and room.connections:
@@ -294,7 +299,7 @@ async def add_layer(request: Request) -> JSONResponse:
       422: {description: a field is invalid (the message names it)}
     """
     principal = await principal_of(request)
-    doc_id = await existing_doc_id(request)
+    doc_id = await existing_doc_id(request, "editor")
     form = await read_limited_form(request, server_of(request).settings.max_blob_bytes)
     try:
         data, filename = await form_image(form)

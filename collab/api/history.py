@@ -20,7 +20,7 @@ async def redo(request: Request) -> JSONResponse:
 
 async def _step(request: Request, op: str) -> JSONResponse:
     principal = await principal_of(request)
-    doc_id = await existing_doc_id(request)
+    doc_id = await existing_doc_id(request, "editor")
     async with room_for(request, doc_id) as room:
         state = room.undo.state(principal.user_id)
         possible = state.can_undo if op == "undo" else state.can_redo

@@ -37,7 +37,7 @@ async def list_versions(request: Request) -> JSONResponse:
 
 async def create_version(request: Request) -> JSONResponse:
     principal = await principal_of(request)
-    doc_id = await existing_doc_id(request)
+    doc_id = await existing_doc_id(request, "editor")
     body = await json_body(request)
     label = body.get("label")
     if not isinstance(label, str) or not label.strip() or len(label) > _MAX_LABEL:
@@ -55,7 +55,7 @@ async def create_version(request: Request) -> JSONResponse:
 
 async def restore_version(request: Request) -> JSONResponse:
     principal = await principal_of(request)
-    doc_id = await existing_doc_id(request)
+    doc_id = await existing_doc_id(request, "editor")
     raw_id = request.path_params["version_id"]
     try:
         version_id = int(raw_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from starlette.requests import HTTPConnection
 
 from collab.auth.base import AuthenticationError
@@ -20,6 +22,7 @@ class OpenAuthenticator:
             or connection.headers.get("x-user-name", ""),
         }
         try:
-            return principal_from_params(params)
+            # Open mode: anyone who can reach the (loopback) server may do anything.
+            return dataclasses.replace(principal_from_params(params), role="owner")
         except InvalidUser as exc:
             raise AuthenticationError(str(exc), status=400) from exc

@@ -107,7 +107,10 @@ def test_out_of_range_flag_returns_2(
     assert "run" not in calls
 
 
-def test_serve_runs_uvicorn_with_the_settings(calls: dict[str, Any], tmp_path: Path) -> None:
+def test_serve_runs_uvicorn_with_the_settings(
+    monkeypatch: pytest.MonkeyPatch, calls: dict[str, Any], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NEXUS_ALLOW_OPEN", "1")  # 0.0.0.0 without a secret must be forced
     argv = ["serve", "--host", "0.0.0.0", "--port", "9123", "--data-dir", str(tmp_path)]
     argv += ["--log-level", "debug", "--log-format", "text", "--flush-window", "0.5"]
     assert main(argv) == 0
@@ -125,9 +128,28 @@ def test_flags_win_over_env_and_env_fills_the_rest(
 ) -> None:
     monkeypatch.setenv("NEXUS_PORT", "9200")
     monkeypatch.setenv("NEXUS_HOST", "0.0.0.0")
+    monkeypatch.setenv("NEXUS_AUTH_SECRET", "k" * 32)
     monkeypatch.setenv("NEXUS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("NEXUS_SEND_QUEUE_MESSAGES", "77")
     assert main(["serve", "--port", "9300"]) == 0
     assert (calls["run"]["host"], calls["run"]["port"]) == ("0.0.0.0", 9300)
     assert _settings(calls).send_queue_messages == 77
     assert calls["logging"] == ("INFO", "json")
+
+
+def test_open_mode_on_a_public_bind_is_refused(
+    calls: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "refusing open mode" in err and "NEXUS_AUTH_SECRET" in err
+    assert "run" not in calls
+
+
+def test_a_short_secret_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEXUS_AUTH_SECRET", "short")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "at least 32 bytes, got 5" in err and "short" not in err.replace("short secret", "")

@@ -64,6 +64,7 @@ async def test_health_of_an_idle_server(running: RunningServer) -> None:
         "status": "ok",
         "problems": [],
         "instance": running.server.instance_id,
+        "auth": "open",
         "broker": "memory",
         "version": __version__,
         "rooms": 0,
