@@ -58,6 +58,7 @@ class CanvasClient:
         backoff: Backoff | None = None,
         max_frame_bytes: int = 16 * 1024 * 1024,
         open_timeout: float = 10.0,
+        token: str | None = None,
     ) -> None:
         base = server_url.rstrip("/")
         if base.startswith("http"):
@@ -76,6 +77,7 @@ class CanvasClient:
         self._backoff = backoff or Backoff()
         self._max_frame = max_frame_bytes
         self._open_timeout = open_timeout
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._online = asyncio.Event()
         self._synced = asyncio.Event()
         self._changed = asyncio.Event()
@@ -202,9 +204,18 @@ class CanvasClient:
             await self._online.wait()
             try:
                 async with websockets.connect(
-                    self.url, max_size=self._max_frame, open_timeout=self._open_timeout
+                    self.url,
+                    max_size=self._max_frame,
+                    open_timeout=self._open_timeout,
+                    additional_headers=self._headers,
                 ) as ws:
                     await self._session(ws)
+            except websockets.InvalidStatus as exc:
+                status = exc.response.status_code
+                self.last_close = (status, exc.response.body.decode(errors="replace")[:200])
+                log.warning("connection refused", extra={"doc_id": self.doc_id, "status": status})
+                if status in (401, 403):  # retrying cannot help; the caller must act
+                    self._online.clear()
             except (OSError, TimeoutError, websockets.WebSocketException) as exc:
                 log.info("connection lost", extra={"doc_id": self.doc_id, "error": str(exc)})
             finally:

@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
         "layer may not have reached the store yet",
     )
     gc.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    token = sub.add_parser(
+        "service-token", help="print a token for a worker or bot (needs NEXUS_AUTH_SECRET)"
+    )
+    token.add_argument("name", help="the service's name, e.g. ai-worker-1")
+    token.add_argument("--ttl", type=float, help="seconds until it expires (default: never)")
     return parser
 
 
@@ -62,7 +67,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(args)
     if args.command == "gc-blobs":
         return _gc_blobs(args)
+    if args.command == "service-token":
+        return _service_token(args)
     return 2
+
+
+def _service_token(args: argparse.Namespace) -> int:
+    """Print a token for a worker or bot, signed with the configured secret."""
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"nexus-canvas: {exc}", file=sys.stderr)
+        return 2
+    if not settings.auth_secret:
+        print("nexus-canvas: service tokens need NEXUS_AUTH_SECRET (token mode)", file=sys.stderr)
+        return 2
+    from collab.auth.tokens import TokenIssuer
+
+    ttl = None if args.ttl is None else float(args.ttl)
+    print(TokenIssuer(settings.auth_secret).service(args.name, ttl=ttl))
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -20,4 +20,5 @@ TRY_AGAIN_LATER: Final = 1013  # too many connections from this address; back of
 
 SLOW_CONSUMER: Final = 4008  # the client fell too far behind; reconnect to resync
 DOCUMENT_TOO_LARGE: Final = 4413  # an update would grow the document past its size limit
+ACCESS_REVOKED: Final = 4403  # the share link or membership this connection used was revoked
 INVALID_DOCUMENT_ID: Final = 4400  # the document id in the URL is not acceptable

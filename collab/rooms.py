@@ -22,8 +22,10 @@ from typing import Any
 
 from pycrdt import Doc, merge_updates
 
+from collab import close_codes
 from collab.broker.base import Broker
 from collab.exceptions import RoomLoadError
+from collab.identity import Principal
 from collab.lease.base import Lease
 from collab.metrics import Metrics
 from collab.relay import EnvelopeRelay
@@ -98,6 +100,19 @@ class RoomManager:
         for doc_id in list(self._entries):
             await self._unload(doc_id)
         self._started = False
+
+    def disconnect(self, doc_id: str, which: Callable[[Principal], bool], reason: str) -> int:
+        """Close this instance's connections to ``doc_id`` whose principal matches (revoked
+        access); returns how many were closed."""
+        room = self.rooms.get(doc_id)
+        if room is None:
+            return 0
+        closed = 0
+        for conn in list(room.connections):
+            if which(conn.principal):
+                conn.abort(close_codes.ACCESS_REVOKED, reason)
+                closed += 1
+        return closed
 
     def _after_reconnect(self) -> None:
         rooms = self.rooms

@@ -2,7 +2,7 @@
 
 from starlette.routing import BaseRoute
 
-from collab.api import blobs, docs, exports, history, openapi, versions
+from collab.api import auth, blobs, docs, exports, history, openapi, sharing, versions
 
 
 def routes() -> list[BaseRoute]:
@@ -12,5 +12,7 @@ def routes() -> list[BaseRoute]:
         *docs.routes,
         *exports.routes,
         *blobs.routes,
+        *auth.routes,
+        *sharing.routes,
         *openapi.routes,
     ]

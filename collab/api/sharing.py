@@ -1,0 +1,173 @@
+"""Sharing a document: members by user name, and share links (owner only)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collab.api._common import existing_doc_id, json_body, principal_of, server_of
+from collab.api.errors import ApiError
+from persistence.access import LinkNotFound, ShareLink, UserNotFound
+from persistence.access.base import check_role
+
+_MAX_LINK_TTL = 365 * 86400.0
+
+
+def _role(body: dict[str, Any], *, allowed: tuple[str, ...]) -> str:
+    role = body.get("role")
+    if role not in allowed:
+        raise ApiError(422, "invalid", f"role must be one of {', '.join(allowed)}, got {role!r}")
+    return check_role(str(role))
+
+
+async def list_members(request: Request) -> JSONResponse:
+    """
+    ---
+    summary: Members of a document and their roles (owner only)
+    tags: [sharing]
+    """
+    doc_id = await existing_doc_id(request, "owner")
+    server = server_of(request)
+    record = await server.store.get_document(doc_id)
+    return JSONResponse(
+        {"owner": record.owner, "members": await server.access_store.members(doc_id)}
+    )
+
+
+async def add_member(request: Request) -> JSONResponse:
+    """
+    ---
+    summary: Share a document with a user by name, as editor or viewer (owner only)
+    tags: [sharing]
+    responses:
+      200: {description: "{user, role}"}
+      404: {description: unknown user}
+      422: {description: bad role}
+    """
+    doc_id = await existing_doc_id(request, "owner")
+    body = await json_body(request)
+    role = _role(body, allowed=("editor", "viewer"))
+    name = body.get("user")
+    server = server_of(request)
+    try:
+        user = await server.access_store.user_by_name(str(name))
+    except UserNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    await server.access_store.set_role(doc_id, user.id, role)
+    # A changed role takes effect on live connections at once: they reconnect with it.
+    server.rooms.disconnect(doc_id, lambda p: p.user_id == user.id, "your role changed")
+    return JSONResponse({"user": {"id": user.id, "name": user.name}, "role": role})
+
+
+async def remove_member(request: Request) -> Response:
+    """
+    ---
+    summary: Stop sharing a document with a user (owner only); their connections close
+    tags: [sharing]
+    """
+    doc_id = await existing_doc_id(request, "owner")
+    user_id = request.path_params["user_id"]
+    server = server_of(request)
+    if not await server.access_store.remove_member(doc_id, user_id):
+        raise ApiError(404, "not_found", f"{user_id!r} is not a member of {doc_id!r}")
+    server.rooms.disconnect(doc_id, lambda p: p.user_id == user_id, "access revoked")
+    return Response(status_code=204)
+
+
+def _link_json(link: ShareLink, token: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": link.id,
+        "role": link.role,
+        "created_by": link.created_by,
+        "created_at": link.created_at,
+        "expires_at": link.expires_at,
+        "revoked_at": link.revoked_at,
+        "active": link.active(time.time()),
+    }
+    if token is not None:
+        out["token"] = token
+    return out
+
+
+async def create_link(request: Request) -> JSONResponse:
+    """
+    ---
+    summary: Create a share link (viewer or editor, optional expiry in seconds)
+    tags: [sharing]
+    responses:
+      201: {description: "{id, role, token, expires_at, ...}: the token is shown once"}
+      409: {description: open mode (no tokens)}
+      422: {description: bad role or expiry}
+    """
+    doc_id = await existing_doc_id(request, "owner")
+    principal = await principal_of(request)
+    server = server_of(request)
+    if server.issuer is None:
+        raise ApiError(409, "open_mode", "share links need token mode (NEXUS_AUTH_SECRET)")
+    body = await json_body(request)
+    role = _role(body, allowed=("editor", "viewer"))
+    expires_in = body.get("expires_in")
+    if expires_in is not None and (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int | float)
+        or not 0 < expires_in <= _MAX_LINK_TTL
+    ):
+        raise ApiError(
+            422,
+            "invalid",
+            f"expires_in must be 1..{int(_MAX_LINK_TTL)} seconds, got {expires_in!r}",
+        )
+    now = time.time()
+    link = ShareLink(
+        uuid.uuid4().hex, doc_id, role, principal.user_id, now,
+        None if expires_in is None else now + float(expires_in), None,
+    )  # fmt: skip
+    await server.access_store.create_link(link)
+    token = server.issuer.share(link.id, doc_id, role, expires_at=link.expires_at)
+    return JSONResponse(_link_json(link, token), status_code=201)
+
+
+async def list_links(request: Request) -> JSONResponse:
+    """
+    ---
+    summary: A document's share links (tokens are not shown again)
+    tags: [sharing]
+    """
+    doc_id = await existing_doc_id(request, "owner")
+    links = await server_of(request).access_store.links(doc_id)
+    return JSONResponse({"links": [_link_json(link) for link in links]})
+
+
+async def revoke_link(request: Request) -> JSONResponse:
+    """
+    ---
+    summary: Revoke a share link; live connections that used it are closed at once
+    tags: [sharing]
+    """
+    doc_id = await existing_doc_id(request, "owner")
+    link_id = request.path_params["link_id"]
+    server = server_of(request)
+    try:
+        link = await server.access_store.get_link(link_id)
+    except LinkNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    if link.doc_id != doc_id:
+        raise ApiError(404, "not_found", f"share link {link_id!r} not found on {doc_id!r}")
+    link = await server.access_store.revoke_link(link_id, time.time())
+    closed = server.rooms.disconnect(doc_id, lambda p: p.link_id == link_id, "share link revoked")
+    return JSONResponse({**_link_json(link), "connections_closed": closed})
+
+
+routes = [
+    Route("/api/docs/{doc_id}/members", list_members, methods=["GET"]),
+    Route("/api/docs/{doc_id}/members", add_member, methods=["POST"]),
+    Route("/api/docs/{doc_id}/members/{user_id}", remove_member, methods=["DELETE"]),
+    Route("/api/docs/{doc_id}/links", list_links, methods=["GET"]),
+    Route("/api/docs/{doc_id}/links", create_link, methods=["POST"]),
+    Route("/api/docs/{doc_id}/links/{link_id}", revoke_link, methods=["DELETE"]),
+]
