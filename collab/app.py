@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -47,9 +49,31 @@ def create_app(
         ],
         lifespan=lifespan,
         exception_handlers=dict(errors.HANDLERS),
+        middleware=_middleware(settings),
     )
     app.state.server = server
     return app
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """CORS for the configured browser origins only (none by default: same origin)."""
+    if not settings.origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-User",
+                "X-User-Name",
+                "If-None-Match",
+            ],
+            expose_headers=["ETag"],
+        )
+    ]
 
 
 async def health(request: Request) -> JSONResponse:

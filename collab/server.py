@@ -103,12 +103,15 @@ class Server:
             await stack.aclose()
             raise
         self._stack = stack
+        for problem in self.problems():
+            log.warning("degraded at start-up", extra={"problem": problem})
         log.info(
             "server started",
             extra={
                 "instance": self.instance_id,
                 "store": self.store.kind,
                 "broker": self.broker.kind,
+                "auth": self.auth_mode,
                 "flush_window_s": self.settings.flush_window,
             },
         )
