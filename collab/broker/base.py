@@ -21,14 +21,15 @@ import inspect
 import logging
 import time
 import uuid
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
+
+from collab.lifecycle import Lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def check_instance_id(instance_id: str | None) -> str:
     return instance_id
 
 
-class Broker(ABC):
+class Broker(Lifecycle):
     """Delivers envelopes published on one instance to the other instances' handlers.
 
     Guarantees, for every implementation:
@@ -189,12 +190,14 @@ class Broker(ABC):
     """
 
     kind: str
+    already_started = AlreadyStarted
+    not_started = NotStarted
 
     def __init__(self, *, instance_id: str | None = None) -> None:
+        super().__init__()
         self.instance_id = check_instance_id(instance_id)
         self.dropped = 0
         """Envelopes :meth:`publish` could not hand to the backend (disconnected, overflow)."""
-        self._started = False
         self._handlers: dict[str, Handler] = {}
         self._reconnect_callbacks: list[ReconnectCallback] = []
         self._callback_tasks: set[asyncio.Task[None]] = set()
@@ -205,66 +208,19 @@ class Broker(ABC):
         return f"{type(self).__name__}(instance_id={self.instance_id!r})"
 
     @property
-    def started(self) -> bool:
-        return self._started
-
-    @property
     @abstractmethod
     def healthy(self) -> bool:
         """Started and connected: what is published now reaches the other instances."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Connect to the backend. Raises AlreadyStarted, or BrokerUnavailable."""
-        if self._started:
-            raise AlreadyStarted(repr(self))
-        try:
-            await self._open()
-        except BaseException:
-            try:
-                await self._close()
-            except Exception:
-                logger.exception("cleanup after failed start of %r failed", self)
-            raise
-        self._started = True
-
-    async def stop(self) -> None:
-        """Leave every document and disconnect. Idempotent; the broker may be started again."""
-        if not self._started:
-            return
-        self._started = False
-        try:
-            await self._close()
-        finally:
-            self._handlers.clear()
-            tasks = list(self._callback_tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    def _check_started(self) -> None:
-        if not self._started:
-            raise NotStarted(repr(self))
-
-    @abstractmethod
-    async def _open(self) -> None: ...
-
-    @abstractmethod
-    async def _close(self) -> None:
-        """Release whatever ``_open`` acquired; must cope with a partially opened state."""
+    async def _after_close(self) -> None:
+        """Leave every document; cancel reconnect callbacks still running."""
+        self._handlers.clear()
+        tasks = list(self._callback_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- subscriptions -----------------------------------------------------------------------
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from abc import ABC, abstractmethod
-from types import TracebackType
-from typing import Self
+from abc import abstractmethod
+
+from collab.lifecycle import Lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def check_ttl(ttl: float) -> None:
         raise ValueError(f"lease ttl must be > 0 seconds, got {ttl}")
 
 
-class Lease(ABC):
+class Lease(Lifecycle):
     """Exclusive, expiring leases taken in the name of :attr:`owner`.
 
     Subclasses implement ``_open``/``_close`` and the ``_acquire``-style methods; this class
@@ -71,61 +71,15 @@ class Lease(ABC):
     """
 
     kind: str
+    already_started = AlreadyStarted
+    not_started = NotStarted
 
     def __init__(self, *, owner: str | None = None) -> None:
+        super().__init__()
         self.owner = check_owner(owner)
-        self._started = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(owner={self.owner!r})"
-
-    @property
-    def started(self) -> bool:
-        return self._started
-
-    async def start(self) -> None:
-        """Open the backend. Raises AlreadyStarted if running, LeaseUnavailable."""
-        if self._started:
-            raise AlreadyStarted(repr(self))
-        try:
-            await self._open()
-        except BaseException:
-            try:
-                await self._close()
-            except Exception:
-                logger.exception("cleanup after failed start of %r failed", self)
-            raise
-        self._started = True
-
-    async def stop(self) -> None:
-        """Release the backend (not the leases: they expire). Idempotent; restartable."""
-        if not self._started:
-            return
-        self._started = False
-        await self._close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    def _check_started(self) -> None:
-        if not self._started:
-            raise NotStarted(repr(self))
-
-    @abstractmethod
-    async def _open(self) -> None: ...
-
-    @abstractmethod
-    async def _close(self) -> None:
-        """Release whatever ``_open`` acquired; must cope with a partially opened state."""
 
     async def acquire(self, name: str, ttl: float) -> bool:
         """Take ``name`` for ``ttl`` seconds if it is free or expired, or renew it if this
