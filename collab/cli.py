@@ -1,5 +1,5 @@
-"""``nexus-canvas`` command line: ``serve``, ``migrate``, ``gc-blobs`` (more arrive with later
-features)."""
+"""``nexus-canvas`` command line: ``serve``, ``migrate``, ``gc-blobs``, ``service-token``,
+``worker`` (more arrive with later features)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("name", help="the service's name, e.g. ai-worker-1")
     token.add_argument("--ttl", type=float, help="seconds until it expires (default: never)")
+    worker = sub.add_parser(
+        "worker", help="run an AI job worker (distributed mode: REDIS_URL and a server URL)"
+    )
+    worker.add_argument("--server-url", help="any server instance's http(s) URL (NEXUS_SERVER_URL)")
+    worker.add_argument("--worker-id", help="this worker's name in the queue (default: host-pid)")
+    worker.add_argument("--log-level", type=str.upper, help="DEBUG, INFO, WARNING or ERROR")
+    worker.add_argument("--log-format", choices=["json", "text"], help="log line format")
     return parser
 
 
@@ -69,7 +76,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _gc_blobs(args)
     if args.command == "service-token":
         return _service_token(args)
+    if args.command == "worker":
+        return _worker(args)
     return 2
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Run AI jobs from the shared queue; exit 2 for bad settings."""
+    from inference.exceptions import AIConfigError
+
+    try:
+        settings = Settings.from_env(
+            os.environ,
+            server_url=args.server_url,
+            log_level=args.log_level,
+            log_format=args.log_format,
+        )
+        from inference.config import AIConfig
+
+        ai_config = AIConfig.from_env(os.environ)
+    except (SettingsError, AIConfigError) as exc:
+        print(f"nexus-canvas: {exc}", file=sys.stderr)
+        return 2
+    if not settings.redis_url:
+        print(
+            "nexus-canvas worker: needs REDIS_URL (the shared job queue); without it, "
+            "`nexus-canvas serve` runs its own worker",
+            file=sys.stderr,
+        )
+        return 2
+    if not settings.server_url:
+        print(
+            "nexus-canvas worker: needs a server to report to: --server-url or NEXUS_SERVER_URL "
+            "(http://host:port of any instance)",
+            file=sys.stderr,
+        )
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    from inference.jobs.links import HttpLink
+    from inference.jobs.queue import queue_from_url
+    from inference.jobs.worker import run_standalone
+
+    queue = queue_from_url(
+        settings.redis_url,
+        max_jobs=settings.jobs_max_queued,
+        max_attempts=settings.jobs_max_attempts,
+        lease=settings.jobs_lease_seconds,
+        namespace=settings.redis_namespace,
+    )
+    link = HttpLink(settings.server_url, token=settings.worker_token)
+    log.info("worker starting", extra={"server": settings.server_url, "queue": queue.kind})
+    asyncio.run(run_standalone(queue, link, ai_config, worker_id=args.worker_id))
+    return 0
 
 
 def _service_token(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from collab.auth.tokens_auth import TokenAuthenticator
 from collab.broker.base import Broker
 from collab.broker.factory import broker_from_url
 from collab.exceptions import SettingsError
+from collab.jobs_host import JobsHost
 from collab.lease.base import Lease
 from collab.lease.factory import lease_from_url
 from collab.limits import AddressGuard
@@ -84,6 +85,8 @@ class Server:
             relay=self.relay,
             lease=self.lease,
         )
+        # AI jobs: the queue, the workers' reports, and in embedded mode the worker itself.
+        self.jobs = JobsHost(settings, self.store, self.rooms)
         self._stack: AsyncExitStack | None = None
 
     async def start(self) -> None:
@@ -99,6 +102,7 @@ class Server:
             await stack.enter_async_context(self.relay)
             await stack.enter_async_context(self.rooms)
             await stack.enter_async_context(self.render_pool)
+            await stack.enter_async_context(self.jobs)
         except BaseException:
             await stack.aclose()
             raise

@@ -60,6 +60,14 @@ class Settings:
     max_messages_per_second: float = 1000.0  # per connection (burst: 2x); over it: closed
     max_bytes_per_second: int = 8 * 1024 * 1024  # per connection (burst: 2x); over it: closed
     max_document_bytes: int = 64 * 1024 * 1024  # an update growing a document past it is refused
+    jobs_max_queued: int = 64  # AI jobs queued or running at once; beyond: 503 with Retry-After
+    jobs_max_attempts: int = 3  # starts of a job whose worker keeps getting lost, then it fails
+    jobs_lease_seconds: float = 30.0  # a worker silent this long on a job is presumed dead
+    jobs_embedded_worker: bool = True  # without REDIS_URL, run the worker (one child process)
+    jobs_max_prompt_chars: int = 1000  # longest prompt (and negative prompt) of a job
+    jobs_max_steps: int = 100  # most denoising steps a generative fill may ask for
+    server_url: str | None = None  # `worker`: the server's http(s) URL (any instance)
+    worker_token: str | None = None  # `worker`: the service token it presents (token mode)
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -149,6 +157,37 @@ class Settings:
             "max_document_bytes",
         ):
             _check(getattr(self, name) > 0, name, getattr(self, name), "> 0")
+        _check(
+            1 <= self.jobs_max_queued <= 100_000,
+            "jobs_max_queued",
+            self.jobs_max_queued,
+            "1..100000",
+        )
+        _check(
+            1 <= self.jobs_max_attempts <= 100,
+            "jobs_max_attempts",
+            self.jobs_max_attempts,
+            "1..100",
+        )
+        _check(
+            0.1 <= self.jobs_lease_seconds <= 3600,
+            "jobs_lease_seconds",
+            self.jobs_lease_seconds,
+            "0.1 to 3600 seconds",
+        )
+        _check(
+            1 <= self.jobs_max_prompt_chars <= 100_000,
+            "jobs_max_prompt_chars",
+            self.jobs_max_prompt_chars,
+            "1..100000",
+        )
+        _check(1 <= self.jobs_max_steps <= 500, "jobs_max_steps", self.jobs_max_steps, "1..500")
+        _check(
+            self.server_url is None or self.server_url.startswith(("http://", "https://")),
+            "server_url",
+            self.server_url,
+            "an http(s):// URL",
+        )
         _check(self.log_level in _LOG_LEVELS, "log_level", self.log_level, "/".join(_LOG_LEVELS))
         _check(
             self.log_format in _LOG_FORMATS,
@@ -255,6 +294,14 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_messages_per_second": ("NEXUS_MAX_MESSAGES_PER_SECOND", float),
     "max_bytes_per_second": ("NEXUS_MAX_BYTES_PER_SECOND", int),
     "max_document_bytes": ("NEXUS_MAX_DOCUMENT_BYTES", int),
+    "jobs_max_queued": ("NEXUS_JOBS_MAX_QUEUED", int),
+    "jobs_max_attempts": ("NEXUS_JOBS_MAX_ATTEMPTS", int),
+    "jobs_lease_seconds": ("NEXUS_JOBS_LEASE_SECONDS", float),
+    "jobs_embedded_worker": ("NEXUS_JOBS_EMBEDDED_WORKER", _bool),
+    "jobs_max_prompt_chars": ("NEXUS_JOBS_MAX_PROMPT_CHARS", int),
+    "jobs_max_steps": ("NEXUS_JOBS_MAX_STEPS", int),
+    "server_url": ("NEXUS_SERVER_URL", str),
+    "worker_token": ("NEXUS_WORKER_TOKEN", str),
     "log_level": ("NEXUS_LOG_LEVEL", _upper),
     "log_format": ("NEXUS_LOG_FORMAT", str),
 }

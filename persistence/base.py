@@ -6,7 +6,8 @@ to some ``seq``). Loading a document means "latest snapshot + the log tail after
 
 Next to the documents it keeps blobs: immutable byte strings (layer images) addressed by the
 sha256 of their content, stored once however often they are put. :func:`collect_blobs`
-deletes the blobs no stored state refers to.
+deletes the blobs no stored state refers to. And the ``ai_tasks`` log: one row per AI job
+(type, status, model, prompt, sizes, latency), kept after the document is gone.
 
 Exception tree::
 
@@ -30,7 +31,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,12 @@ class BlobNotFound(StoreError):
     def __init__(self, sha256: str) -> None:
         super().__init__(f"blob {sha256!r} not found")
         self.sha256 = sha256
+
+
+class TaskNotFound(StoreError):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"AI task {task_id!r} not found")
+        self.task_id = task_id
 
 
 class StoreNotStarted(StoreError):
@@ -153,6 +160,36 @@ class BlobInfo:
 @dataclass(frozen=True)
 class BlobRecord(BlobInfo):
     data: bytes = field(repr=False, default=b"")
+
+
+# A task in one of these states is finished: recording it again with another state is ignored.
+TASK_FINAL_STATUSES = ("done", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One AI job's row in ``ai_tasks``: what was asked, by whom, how it went.
+
+    Times are Unix seconds; ``latency_ms`` is from submission to the end; ``params`` holds
+    the job's JSON parameters (steps, seed, the result's backend, ...).
+    """
+
+    id: str
+    doc_id: str
+    type: str
+    status: str
+    user_id: str | None = None
+    model: str | None = None
+    prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    input_bytes: int | None = None
+    output_bytes: int | None = None
+    error: str | None = None
+    attempts: int = 0
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    latency_ms: float | None = None
 
 
 class Store(ABC):
@@ -323,6 +360,26 @@ class Store(ABC):
     ) -> list[str]:
         """Delete these blobs (those last put before ``stored_before``, if given) in one
         transaction; returns the hashes actually deleted. Unknown hashes are ignored."""
+
+    # -- AI tasks (ai_tasks) -----------------------------------------------------------------
+
+    @abstractmethod
+    async def record_task(self, record: TaskRecord) -> None:
+        """Insert the task's row or replace it (jobs are retried: recording is idempotent).
+
+        A row whose status is final (``TASK_FINAL_STATUSES``) is only replaced by another
+        final one, so a late "running" record never brings a finished task back.
+        """
+
+    @abstractmethod
+    async def get_task(self, task_id: str) -> TaskRecord:
+        """Raises TaskNotFound."""
+
+    @abstractmethod
+    async def list_tasks(
+        self, *, doc_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[TaskRecord]:
+        """Tasks (of one document, if given), newest first (by created_at, then id)."""
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

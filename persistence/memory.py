@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from persistence.base import (
     DEFAULT_KEEP_AUTO_SNAPSHOTS,
+    TASK_FINAL_STATUSES,
     BlobInfo,
     BlobNotFound,
     BlobRecord,
@@ -18,6 +19,8 @@ from persistence.base import (
     SnapshotInfo,
     SnapshotNotFound,
     Store,
+    TaskNotFound,
+    TaskRecord,
     check_blob,
     check_page,
     check_sha256,
@@ -56,6 +59,7 @@ class MemoryStore(Store):
         self._docs: dict[str, _Doc] = {}
         self._next_snapshot_id = 1
         self._blobs: dict[str, BlobRecord] = {}
+        self._tasks: dict[str, TaskRecord] = {}
 
     async def _open(self) -> None:
         pass
@@ -225,3 +229,32 @@ class MemoryStore(Store):
                 del self._blobs[sha256]
                 deleted.append(sha256)
         return deleted
+
+    # -- AI tasks ----------------------------------------------------------------------------
+
+    async def record_task(self, record: TaskRecord) -> None:
+        self._check_started()
+        known = self._tasks.get(record.id)
+        if (
+            known is not None
+            and known.status in TASK_FINAL_STATUSES
+            and record.status not in TASK_FINAL_STATUSES
+        ):
+            return
+        self._tasks[record.id] = replace(record, params=dict(record.params))
+
+    async def get_task(self, task_id: str) -> TaskRecord:
+        self._check_started()
+        try:
+            return self._tasks[task_id]
+        except KeyError:
+            raise TaskNotFound(task_id) from None
+
+    async def list_tasks(
+        self, *, doc_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[TaskRecord]:
+        self._check_started()
+        check_page(limit, offset)
+        chosen = [t for t in self._tasks.values() if doc_id is None or t.doc_id == doc_id]
+        chosen.sort(key=lambda t: (t.created_at, t.id), reverse=True)
+        return chosen[offset : offset + limit]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -35,6 +36,7 @@ from persistence.base import (
     DEFAULT_HEIGHT,
     DEFAULT_KEEP_AUTO_SNAPSHOTS,
     DEFAULT_WIDTH,
+    TASK_FINAL_STATUSES,
     BlobInfo,
     BlobNotFound,
     BlobRecord,
@@ -47,6 +49,8 @@ from persistence.base import (
     Store,
     StoreError,
     StoreUnavailable,
+    TaskNotFound,
+    TaskRecord,
     check_page,
     check_sha256,
     check_up_to_seq,
@@ -187,6 +191,40 @@ DELETE FROM blobs
 WHERE sha256 = ANY($1::text[]) AND ($2::float8 IS NULL OR created_at < to_timestamp($2))
 RETURNING sha256
 """
+
+
+# AI tasks: an upsert in which a final status is only replaced by a final one (see
+# Store.record_task). params travels as JSON text and is stored as jsonb.
+_FINAL_TASK_STATUSES = list(TASK_FINAL_STATUSES)
+
+_RECORD_TASK = """
+INSERT INTO ai_tasks AS t
+    (id, doc_id, type, status, user_id, model, prompt, params, input_bytes, output_bytes,
+     error, attempts, created_at, started_at, finished_at, latency_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12,
+        to_timestamp($13), to_timestamp($14), to_timestamp($15), $16)
+ON CONFLICT (id) DO UPDATE SET
+    doc_id = excluded.doc_id, type = excluded.type, status = excluded.status,
+    user_id = excluded.user_id, model = excluded.model, prompt = excluded.prompt,
+    params = excluded.params, input_bytes = excluded.input_bytes,
+    output_bytes = excluded.output_bytes, error = excluded.error, attempts = excluded.attempts,
+    created_at = excluded.created_at, started_at = excluded.started_at,
+    finished_at = excluded.finished_at, latency_ms = excluded.latency_ms
+WHERE t.status <> ALL($17::text[]) OR excluded.status = ANY($17::text[])
+"""
+
+_TASK_COLUMNS = (
+    "id, doc_id, type, status, user_id, model, prompt, params::text, input_bytes, output_bytes,"
+    " error, attempts, extract(epoch FROM created_at)::float8,"
+    " extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,"
+    " latency_ms"
+)
+
+
+def _task_of(row: Any) -> TaskRecord:
+    values = list(row)
+    values[7] = json.loads(values[7])
+    return TaskRecord(*values)
 
 
 async def _keep_session(conn: Any) -> None:
@@ -529,3 +567,54 @@ class PostgresStore(Store):
         with self._translate_errors():
             rows = await pool.fetch(_DELETE_BLOBS, wanted, stored_before)
         return [row["sha256"] for row in rows]
+
+    # -- AI tasks ----------------------------------------------------------------------------
+
+    async def record_task(self, record: TaskRecord) -> None:
+        pool = self._started_pool()
+        with self._translate_errors():
+            await pool.execute(
+                _RECORD_TASK,
+                record.id,
+                record.doc_id,
+                record.type,
+                record.status,
+                record.user_id,
+                record.model,
+                record.prompt,
+                json.dumps(record.params),
+                record.input_bytes,
+                record.output_bytes,
+                record.error,
+                record.attempts,
+                float(record.created_at),
+                record.started_at,
+                record.finished_at,
+                record.latency_ms,
+                _FINAL_TASK_STATUSES,
+            )
+
+    async def get_task(self, task_id: str) -> TaskRecord:
+        pool = self._started_pool()
+        with self._translate_errors():
+            row = await pool.fetchrow(
+                f"SELECT {_TASK_COLUMNS} FROM ai_tasks WHERE id = $1", task_id
+            )
+        if row is None:
+            raise TaskNotFound(task_id)
+        return _task_of(row)
+
+    async def list_tasks(
+        self, *, doc_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[TaskRecord]:
+        pool = self._started_pool()
+        check_page(limit, offset)
+        with self._translate_errors():
+            rows = await pool.fetch(
+                f"SELECT {_TASK_COLUMNS} FROM ai_tasks WHERE $1::text IS NULL OR doc_id = $1"
+                " ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+                doc_id,
+                limit,
+                offset,
+            )
+        return [_task_of(row) for row in rows]

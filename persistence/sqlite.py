@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,6 +34,7 @@ from persistence.base import (
     DEFAULT_HEIGHT,
     DEFAULT_KEEP_AUTO_SNAPSHOTS,
     DEFAULT_WIDTH,
+    TASK_FINAL_STATUSES,
     BlobInfo,
     BlobNotFound,
     BlobRecord,
@@ -44,6 +46,8 @@ from persistence.base import (
     SnapshotNotFound,
     Store,
     StoreError,
+    TaskNotFound,
+    TaskRecord,
     check_blob,
     check_page,
     check_sha256,
@@ -93,6 +97,27 @@ CREATE TABLE IF NOT EXISTS blobs (
     data BLOB NOT NULL,
     created_at REAL NOT NULL
 );
+-- AI jobs and their accounting (no foreign key: a task's row outlives its document).
+CREATE TABLE IF NOT EXISTS ai_tasks (
+    id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    user_id TEXT,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    model TEXT,
+    prompt TEXT,
+    params TEXT NOT NULL DEFAULT '{}',
+    input_bytes INTEGER,
+    output_bytes INTEGER,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    latency_ms REAL
+);
+CREATE INDEX IF NOT EXISTS ai_tasks_doc ON ai_tasks (doc_id, created_at);
+CREATE INDEX IF NOT EXISTS ai_tasks_status ON ai_tasks (status, created_at);
 """
 
 _DOC_COLUMNS = "id, owner, name, width, height, dpi, color_profile, created_at, updated_at"
@@ -286,6 +311,20 @@ class SQLiteStore(Store):
             self._check_started()
             return []
         return await self._run(_delete_blobs, wanted, stored_before)
+
+    # -- AI tasks ----------------------------------------------------------------------------
+
+    async def record_task(self, record: TaskRecord) -> None:
+        await self._run(_record_task, record)
+
+    async def get_task(self, task_id: str) -> TaskRecord:
+        return await self._run(_get_task, task_id)
+
+    async def list_tasks(
+        self, *, doc_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[TaskRecord]:
+        check_page(limit, offset)
+        return await self._run(_list_tasks, doc_id, limit, offset)
 
 
 # -- the blocking halves, run on the store's worker thread ---------------------------------
@@ -500,3 +539,61 @@ def _delete_blobs(
             if cur.rowcount:
                 deleted.append(sha256)
     return deleted
+
+
+_TASK_COLUMNS = (
+    "id, doc_id, type, status, user_id, model, prompt, params, input_bytes, output_bytes,"
+    " error, attempts, created_at, started_at, finished_at, latency_ms"
+)
+_FINAL = ", ".join(f"'{status}'" for status in TASK_FINAL_STATUSES)
+
+# Upsert; a final status is only replaced by a final one (see Store.record_task).
+_RECORD_TASK = f"""
+INSERT INTO ai_tasks ({_TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    doc_id = excluded.doc_id, type = excluded.type, status = excluded.status,
+    user_id = excluded.user_id, model = excluded.model, prompt = excluded.prompt,
+    params = excluded.params, input_bytes = excluded.input_bytes,
+    output_bytes = excluded.output_bytes, error = excluded.error, attempts = excluded.attempts,
+    created_at = excluded.created_at, started_at = excluded.started_at,
+    finished_at = excluded.finished_at, latency_ms = excluded.latency_ms
+WHERE ai_tasks.status NOT IN ({_FINAL}) OR excluded.status IN ({_FINAL})
+"""
+
+
+def _task_row(record: TaskRecord) -> tuple[object, ...]:
+    return (
+        record.id, record.doc_id, record.type, record.status, record.user_id, record.model,
+        record.prompt, json.dumps(record.params), record.input_bytes, record.output_bytes,
+        record.error, record.attempts, record.created_at, record.started_at,
+        record.finished_at, record.latency_ms,
+    )  # fmt: skip
+
+
+def _task_of(row: tuple[object, ...]) -> TaskRecord:
+    values = list(row)
+    values[7] = json.loads(str(values[7]))
+    return TaskRecord(*values)  # type: ignore[arg-type]
+
+
+def _record_task(conn: sqlite3.Connection, record: TaskRecord) -> None:
+    with _transaction(conn):
+        conn.execute(_RECORD_TASK, _task_row(record))
+
+
+def _get_task(conn: sqlite3.Connection, task_id: str) -> TaskRecord:
+    row = conn.execute(f"SELECT {_TASK_COLUMNS} FROM ai_tasks WHERE id = ?", (task_id,)).fetchone()
+    if row is None:
+        raise TaskNotFound(task_id)
+    return _task_of(row)
+
+
+def _list_tasks(
+    conn: sqlite3.Connection, doc_id: str | None, limit: int, offset: int
+) -> list[TaskRecord]:
+    rows = conn.execute(
+        f"SELECT {_TASK_COLUMNS} FROM ai_tasks WHERE ? IS NULL OR doc_id = ?"
+        " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        (doc_id, doc_id, limit, offset),
+    ).fetchall()
+    return [_task_of(row) for row in rows]

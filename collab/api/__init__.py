@@ -1,8 +1,9 @@
-"""REST API: documents, blobs, rendering, undo/redo, versions, and its OpenAPI description."""
+"""REST API: documents, blobs, rendering, undo/redo, versions, AI jobs, and its OpenAPI
+description."""
 
 from starlette.routing import BaseRoute
 
-from collab.api import auth, blobs, docs, exports, history, openapi, sharing, versions
+from collab.api import auth, blobs, docs, exports, history, jobs, openapi, sharing, versions
 
 
 def routes() -> list[BaseRoute]:
@@ -14,5 +15,6 @@ def routes() -> list[BaseRoute]:
         *blobs.routes,
         *auth.routes,
         *sharing.routes,
+        *jobs.routes,
         *openapi.routes,
     ]

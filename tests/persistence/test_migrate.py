@@ -15,7 +15,11 @@ from collab.cli import main
 from persistence.migrate import LOCK_KEY, Migration, available_migrations, migrate, migrate_url
 from tests.support.services import require_postgres
 
-TABLES = {"schema_migrations", "documents", "updates", "snapshots", "blobs", "ai_tasks"}
+TABLES = {
+    "schema_migrations", "documents", "updates", "snapshots", "blobs", "ai_tasks",
+    "users", "document_members", "share_links",
+}  # fmt: skip
+ALL = [m.version for m in available_migrations()]
 
 
 async def connect(url: str, schema: str) -> Any:
@@ -49,11 +53,11 @@ def test_migrations_ship_in_order() -> None:
 
 async def test_migrate_applies_once(pg_schema: tuple[str, str], conn: Any) -> None:
     _, schema = pg_schema
-    assert await migrate(conn) == ["0001_initial"]
+    assert await migrate(conn) == ALL
     assert await tables(conn, schema) == TABLES
     assert await migrate(conn) == []
     rows = await conn.fetch("SELECT version, applied_at FROM schema_migrations")
-    assert [row["version"] for row in rows] == ["0001_initial"]
+    assert [row["version"] for row in rows] == ALL
 
 
 async def test_migrate_through_a_pool(pg_schema: tuple[str, str]) -> None:
@@ -61,7 +65,7 @@ async def test_migrate_through_a_pool(pg_schema: tuple[str, str]) -> None:
     async with asyncpg.create_pool(
         url, min_size=1, max_size=2, server_settings={"search_path": schema}
     ) as pool:
-        assert await migrate(pool) == ["0001_initial"]
+        assert await migrate(pool) == ALL
         assert await migrate(pool) == []
 
 
@@ -73,7 +77,7 @@ async def test_concurrent_runners_apply_each_migration_once(pg_schema: tuple[str
     finally:
         for c in conns:
             await c.close()
-    assert sorted(results) == [[], [], [], ["0001_initial"]]
+    assert sorted(results) == [[], [], [], ALL]
 
 
 async def test_a_failing_migration_leaves_the_earlier_ones(
@@ -82,16 +86,14 @@ async def test_a_failing_migration_leaves_the_earlier_ones(
     _, schema = pg_schema
     broken = [
         *available_migrations(),
-        Migration("0002_half", "CREATE TABLE half (x int); SELECT no_such_column FROM half;"),
+        Migration("9999_half", "CREATE TABLE half (x int); SELECT no_such_column FROM half;"),
     ]
     monkeypatch.setattr("persistence.migrate.available_migrations", lambda: broken)
     with pytest.raises(asyncpg.UndefinedColumnError):
         await migrate(conn)
-    # 0001 committed; 0002 rolled back whole, its first statement included.
+    # The real ones committed; the broken one rolled back whole, its first statement included.
     assert await tables(conn, schema) == TABLES
-    assert await conn.fetchval("SELECT array_agg(version) FROM schema_migrations") == [
-        "0001_initial"
-    ]
+    assert await conn.fetchval("SELECT array_agg(version) FROM schema_migrations") == ALL
     # The advisory lock was released.
     held = await conn.fetchval(
         "SELECT count(*) FROM pg_locks"
@@ -104,7 +106,7 @@ async def test_a_failing_migration_leaves_the_earlier_ones(
 
 async def test_migrate_url_with_search_path_parameter(pg_schema: tuple[str, str]) -> None:
     url, schema = pg_schema
-    assert await migrate_url(f"{url}?search_path={schema}") == ["0001_initial"]
+    assert await migrate_url(f"{url}?search_path={schema}") == ALL
     assert await migrate_url(f"{url}?search_path={schema}") == []
 
 
@@ -145,7 +147,7 @@ def test_cli_migrate_applies_then_reports_up_to_date(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["migrate", "--database-url", cli_database]) == 0
-    assert capsys.readouterr().out == "applied 0001_initial\n"
+    assert capsys.readouterr().out == "".join(f"applied {v}\n" for v in ALL)
     assert main(["migrate", "--database-url", cli_database]) == 0
     assert "schema is up to date" in capsys.readouterr().out
 
@@ -155,7 +157,7 @@ def test_cli_migrate_reads_database_url(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", cli_database)
     assert main(["migrate"]) == 0
-    assert capsys.readouterr().out == "applied 0001_initial\n"
+    assert capsys.readouterr().out == "".join(f"applied {v}\n" for v in ALL)
 
 
 @pytest.mark.parametrize(
