@@ -38,6 +38,7 @@ from pycrdt import Doc, Map
 
 from collab.canvas import Canvas
 from collab.identity import Principal
+from collab.limits import PerKeyRate
 from collab.room import Room
 from collab.rooms import RoomManager
 from collab.settings import Settings
@@ -91,6 +92,7 @@ class JobsHost:
         self.limits = JobLimits(
             max_prompt_chars=settings.jobs_max_prompt_chars, max_steps=settings.jobs_max_steps
         )
+        self.submissions = PerKeyRate(settings.jobs_per_user_per_minute)
         self.queue = queue or queue_from_url(
             settings.redis_url,
             max_jobs=settings.jobs_max_queued,

@@ -75,3 +75,21 @@ class AddressGuard:
             self._open[address] = count
         else:
             self._open.pop(address, None)
+
+
+class PerKeyRate:
+    """One token bucket per key (user id): ``per_minute`` actions, burst of the same size."""
+
+    def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def allow(self, key: str) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 10_000:
+                self._buckets.clear()  # forget everyone rather than grow without bound
+            rate = self.per_minute / 60.0
+            bucket = self._buckets[key] = TokenBucket(rate, self.per_minute, clock=self._clock)
+        return bucket.take()

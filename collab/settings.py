@@ -55,6 +55,7 @@ class Settings:
     allow_open: bool = False  # allow open mode on a non-loopback bind anyway
     access_token_ttl: float = 900.0  # seconds an access token lives
     allowed_origins: str = ""  # comma-separated browser origins ("*": any); "": same host only
+    jobs_per_user_per_minute: float = 30.0  # AI job submissions per user (over it: 429)
     max_connections_per_ip: int = 256  # concurrent WebSocket connections per client address
     connection_attempts_per_second: float = 50.0  # new connections per address (burst: 2x)
     max_messages_per_second: float = 1000.0  # per connection (burst: 2x); over it: closed
@@ -150,6 +151,7 @@ class Settings:
             )
         _check(self.access_token_ttl >= 10, "access_token_ttl", self.access_token_ttl, ">= 10")
         for name in (
+            "jobs_per_user_per_minute",
             "max_connections_per_ip",
             "connection_attempts_per_second",
             "max_messages_per_second",
@@ -289,6 +291,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "allow_open": ("NEXUS_ALLOW_OPEN", _bool),
     "access_token_ttl": ("NEXUS_ACCESS_TOKEN_TTL", float),
     "allowed_origins": ("NEXUS_ALLOWED_ORIGINS", str),
+    "jobs_per_user_per_minute": ("NEXUS_JOBS_PER_USER_PER_MINUTE", float),
     "max_connections_per_ip": ("NEXUS_MAX_CONNECTIONS_PER_IP", int),
     "connection_attempts_per_second": ("NEXUS_CONNECTION_ATTEMPTS_PER_SECOND", float),
     "max_messages_per_second": ("NEXUS_MAX_MESSAGES_PER_SECOND", float),

@@ -77,6 +77,17 @@ async def _submit(request: Request, kind: JobKind) -> Response:
         wanted = parse_request(kind, body, host.limits)
     except JobInvalid as exc:
         raise ApiError(422, "invalid", str(exc)) from None
+    if not host.submissions.allow(principal.user_id):
+        per_minute = server.settings.jobs_per_user_per_minute
+        return JSONResponse(
+            {
+                "error": "too_many_jobs",
+                "message": f"{principal.user_id!r} may submit {per_minute:g} jobs per minute",
+                "retry_after": 60,
+            },
+            status_code=429,
+            headers={"Retry-After": "60"},
+        )
     if await host.queue.size() >= host.queue.max_jobs:  # before spending a render on it
         return _busy(RETRY_AFTER_S, str(QueueFull(host.queue.max_jobs, RETRY_AFTER_S)))
     async with room_for(request, doc_id) as room:

@@ -274,6 +274,24 @@ class TestWithoutWorker:
         assert int(r.headers["retry-after"]) > 0 and r.json()["retry_after"] > 0
         assert len(await running.server.store.list_tasks()) == 2
 
+    async def test_submissions_per_user_per_minute_are_limited(self, tmp_path: Path) -> None:
+        settings = settings_for(
+            tmp_path, jobs_embedded_worker=False, jobs_max_queued=50, jobs_per_user_per_minute=3
+        )
+        async with serve(settings) as srv, httpx.AsyncClient(base_url=srv.http_url) as http:
+            await _document(http, "rate")
+            codes = [
+                (
+                    await http.post("/api/docs/rate/ai/remove-background?user=ann", json={})
+                ).status_code
+                for _ in range(5)
+            ]
+            assert codes == [202, 202, 202, 429, 429]
+            r = await http.post("/api/docs/rate/ai/remove-background?user=ann", json={})
+            assert "3 jobs per minute" in r.json()["message"] and r.headers["retry-after"] == "60"
+            r = await http.post("/api/docs/rate/ai/remove-background?user=bob", json={})
+            assert r.status_code == 202  # another user is not affected
+
     async def test_cancelling_a_queued_job(
         self, running: RunningServer, http: httpx.AsyncClient
     ) -> None:
