@@ -101,6 +101,7 @@ def test_fresh_clone_runs_and_passes(tmp_path: Path) -> None:
         test_cmd, shell=True, cwd=clone, env=_clean_env(), capture_output=True, text=True,
         timeout=1500,
     )  # fmt: skip
-    tail = (result.stdout + result.stderr)[-6000:]
-    assert result.returncode == 0, tail
-    assert re.search(r"\d+ passed", tail), tail
+    # pytest's report is on stdout; pip's noise on stderr must not push it out of view.
+    report = result.stdout[-8000:]
+    assert result.returncode == 0, report + "\n--- stderr ---\n" + result.stderr[-2000:]
+    assert re.search(r"\d+ passed", report), report

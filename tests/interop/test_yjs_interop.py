@@ -66,7 +66,9 @@ async def test_yjs_and_python_edit_the_same_canvas(running: RunningServer) -> No
                 _layer(doc, py_layer) is not None
                 and js_layer is not None
                 and js_layer["opacity"] == 25
+                and js_layer.get("name") == "Edited in Python"
                 and len(js_layer["strokes"]) == 2
+                and len(js_layer["strokes"][1]["points"]) == 4  # appended in a later update
             )
 
         doc = await js.wait_doc(js_sees_python)
