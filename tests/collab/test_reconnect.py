@@ -24,7 +24,7 @@ async def test_offline_edits_merge_and_reconnect_gets_only_the_diff(
             stroke = alice.canvas.begin_stroke(paint, color="#ff0000")
             alice.canvas.append_points(paint, stroke, [float(i) for i in range(400)])
         full_size = len(alice.doc.get_update())
-        await bob.wait_for(lambda: bob.canvas.content() == alice.canvas.content())
+        await eventually(lambda: bob.canvas.content() == alice.canvas.content())
 
         await bob.go_offline()
         assert not bob.connected
@@ -41,7 +41,7 @@ async def test_offline_edits_merge_and_reconnect_gets_only_the_diff(
         await bob.wait_synced()
         await bob.wait_for(lambda: alice_layer in bob.canvas.layer_ids())
         await alice.wait_for(lambda: bob_layer in alice.canvas.layer_ids())
-        await alice.wait_for(lambda: alice.canvas.content() == bob.canvas.content())
+        await eventually(lambda: alice.canvas.content() == bob.canvas.content())
         assert alice.canvas.get_layer(paint).name == "Renamed offline"
 
         # The server's step 2 carried only what bob missed, not the whole document.

@@ -33,7 +33,7 @@ async def test_restore_brings_back_exactly_that_version_and_is_undoable(
         sky = ann.canvas.add_layer("Sky", kind="paint", layer_id="sky")
         stroke = ann.canvas.begin_stroke(sky, color="#0000ff")
         ann.canvas.append_points(sky, stroke, [1, 2, 3, 4])
-        await ben.wait_for(lambda: ben.canvas.content() == ann.canvas.content())
+        await eventually(lambda: ben.canvas.content() == ann.canvas.content())
         v1_content = ann.canvas.content()
 
         r = await http.post(f"/api/docs/{doc}/versions?user=ann", json={"label": "first draft"})

@@ -124,7 +124,7 @@ async def test_document_renders_identically_on_repeat_and_from_a_replica(
         ben.canvas.append_points(wash, stroke, [0, 80, 240, 80])
         ben.canvas.begin_stroke(wash, tool="eraser", size=10, points=[120, 0, 120, 160])
         ben.canvas.add_layer("grain", kind="paint", blend_mode="dissolve", opacity=50)
-        await ben.wait_for(lambda: ben.canvas.content() == ann.canvas.content())
+        await eventually(lambda: ben.canvas.content() == ann.canvas.content())
         room = Canvas(running.server.rooms.rooms[doc].doc)
         await eventually(lambda: room.content() == ben.canvas.content())
 
