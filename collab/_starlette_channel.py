@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from collab.exceptions import FrameTooLarge, TextFrame
+from collab.fast_ws import DIRECT_WRITE, DirectWriter
 from collab.transport import ChannelClosed
 
 
@@ -13,6 +14,13 @@ class StarletteChannel:
         self._ws = websocket
         self._max = max_frame_bytes
         self._closed = False
+        # Under NexusWebSocketProtocol (collab/fast_ws.py): pre-framed writes skip ASGI.
+        writer = websocket.scope.get("extensions", {}).get(DIRECT_WRITE, {}).get("writer")
+        self._writer: DirectWriter | None = writer if isinstance(writer, DirectWriter) else None
+
+    def try_write(self, wire: bytes) -> bool:
+        """Write an already framed message straight to the socket, if that is safe now."""
+        return not self._closed and self._writer is not None and self._writer.try_write(wire)
 
     @property
     def path(self) -> str:

@@ -167,6 +167,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from collab.app import create_app
+    from collab.serving import uvicorn_options
 
     log.info(
         "starting",
@@ -181,14 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"nexus-canvas: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws_max_size=settings.max_frame_bytes,
-        log_config=None,
-        lifespan="on",
-    )
+    uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
     return 0
 
 

@@ -1,8 +1,12 @@
-"""One client connection: a bounded send queue drained by its own task.
+"""One client connection: a direct write when the socket keeps up, else a bounded send queue
+drained by its own task.
 
-The room never awaits a socket: ``send`` only enqueues. A connection whose queue grows past
-its byte or message bound has fallen too far behind; it is closed with ``SLOW_CONSUMER`` and
-its client resyncs (sync step 1/2) when it reconnects, so nothing is lost by dropping it.
+The room never awaits a socket. ``send`` writes the frame at once when the channel can take it
+without waiting (``DirectChannel.try_write``: nothing queued, the transport not paused) —
+the common case, and the cheap one. Otherwise it enqueues and wakes the sender task, which
+awaits the socket. A connection whose queue grows past its byte or message bound has fallen
+too far behind; it is closed with ``SLOW_CONSUMER`` and its client resyncs (sync step 1/2)
+when it reconnects, so nothing is lost by dropping it.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from collections.abc import Callable
 
 from collab import close_codes
 from collab.exceptions import RateLimited
+from collab.fast_ws import frame_binary
 from collab.identity import Principal
 from collab.limits import TokenBucket
-from collab.transport import Channel, ChannelClosed
+from collab.transport import Channel, ChannelClosed, DirectChannel
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -48,8 +53,10 @@ class Connection:
         self._max_bytes = max_queue_bytes
         self._max_messages = max_queue_messages
         self._on_sent = on_sent
+        self._direct = channel if isinstance(channel, DirectChannel) else None
         self._queue: deque[tuple[bytes, float]] = deque()
         self._queued_bytes = 0
+        self._sending = False  # the sender task is awaiting the channel with a frame
         self._wakeup = asyncio.Event()
         self.closed = asyncio.Event()
         self.close_code: int | None = None
@@ -79,10 +86,22 @@ class Connection:
     def queued_bytes(self) -> int:
         return self._queued_bytes
 
-    def send(self, frame: bytes, received_at: float | None = None) -> None:
-        """Queue a frame without waiting; close the connection if it is too far behind."""
+    def send(
+        self, frame: bytes, received_at: float | None = None, wire: bytes | None = None
+    ) -> None:
+        """Send a frame without waiting: write it now if the socket takes it, else queue it;
+        close the connection if it is too far behind. ``wire`` is ``frame`` already framed
+        (``frame_binary``), shared by a broadcast's receivers."""
         if self.closed.is_set():
             return
+        if self._direct is not None and not self._queue and not self._sending:
+            if self._direct.try_write(wire if wire is not None else frame_binary(frame)):
+                if self._on_sent is not None:
+                    sent_at = time.perf_counter()
+                    self._on_sent(
+                        len(frame), sent_at - (sent_at if received_at is None else received_at)
+                    )
+                return
         # A single frame larger than the byte bound (a big document's first sync) is let
         # through on an empty queue; the bound is about falling behind, not frame size.
         if self._queue and (
@@ -119,10 +138,14 @@ class Connection:
                 continue
             frame, received_at = self._queue.popleft()
             self._queued_bytes -= len(frame)
-            try:
-                await self.channel.send(frame)
-            except ChannelClosed as exc:
-                self.abort(exc.code or close_codes.GOING_AWAY, "peer went away")
-                return
+            if self._direct is None or not self._direct.try_write(frame_binary(frame)):
+                self._sending = True
+                try:
+                    await self.channel.send(frame)
+                except ChannelClosed as exc:
+                    self.abort(exc.code or close_codes.GOING_AWAY, "peer went away")
+                    return
+                finally:
+                    self._sending = False
             if self._on_sent is not None:
                 self._on_sent(len(frame), time.perf_counter() - received_at)

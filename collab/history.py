@@ -3,8 +3,9 @@
 ``ChangeDescriber`` watches ``meta`` and ``layers`` (deep) and turns every transaction's events
 into short labels ("add layer 'Sky'", "set blend mode of 'Sky' to multiply", "stroke on
 'Sky'"). It keeps a cache of the layers' ids and names, updated from the same events, so a
-removed layer can still be named. ``HistoryLog`` appends entries, coalesces a burst (same user,
-same label, within ``coalesce_s``) into one entry, and caps the array at ``max_entries``.
+removed layer can still be named. ``HistoryLog`` appends entries, coalesces a user's burst (same
+label within ``coalesce_s`` of that user's previous change) into one entry, and caps the array
+at about ``max_entries``.
 """
 
 from __future__ import annotations
@@ -153,11 +154,12 @@ class ChangeDescriber:
                 self._labels.append(f"remove layer {_quoted(name)}")
 
     def _describe_props(self, index: int, layer: str, keys: dict[str, Any]) -> None:
+        if keys.keys() & {"id", "name"} and 0 <= index < len(self._cache):
+            # Read back, not taken from the event: a foreign client may write any type.
+            self._cache[index] = self._ident(self._layers[index])
         for key, change in keys.items():
             value = change.get("newValue")
             if key == "name":
-                if 0 <= index < len(self._cache):
-                    self._cache[index] = (self._cache[index][0], value)
                 self._labels.append(f"rename {layer} to {_quoted(value)}")
             elif key in ("visible", "locked"):
                 verbs = ("show", "hide") if key == "visible" else ("lock", "unlock")
@@ -183,24 +185,37 @@ class ChangeDescriber:
 
 
 class HistoryLog:
-    """Appends entries to the document's ``history`` array (server-written, capped)."""
+    """Appends entries to the document's ``history`` array (server-written, capped).
+
+    Coalescing is per user: a user's burst of the same label (a brush stroke is dozens of
+    updates) is one entry however other users' entries interleave with it. The cap is enforced
+    in batches (up to ``max_entries // 10`` extra entries before the oldest are deleted in one
+    go): deleting at the front after every append made each history write dearer as the
+    array's tombstones grew.
+    """
 
     def __init__(self, doc: Doc[Any], *, max_entries: int, coalesce_s: float) -> None:
         self._doc = doc
         self._history: Array[Any] = doc.get("history", type=Array)
         self._max = max_entries
+        self._slack = max_entries // 10
         self._coalesce = coalesce_s
-        self._last: tuple[str, str, str] | None = None  # user, action, label
-        self._last_at = 0.0
+        self._last: dict[str, tuple[str, str, float]] = {}  # user -> action, label, when
 
     def record(self, user_id: str, user_name: str, action: str, label: str) -> bool:
-        """Add an entry; returns False when it was coalesced into the previous one."""
+        """Add an entry; returns False when it was coalesced into the user's previous one."""
         now = time.monotonic()
-        key = (user_id, action, label)
-        if action == "edit" and key == self._last and now - self._last_at < self._coalesce:
-            self._last_at = now
+        last = self._last.get(user_id)
+        if (
+            action == "edit"
+            and last is not None
+            and last[:2] == (action, label)
+            and now - last[2] < self._coalesce
+        ):
+            self._last[user_id] = (action, label, now)
             return False
-        self._last, self._last_at = key, now
+        self._forget_idle(now)
+        self._last[user_id] = (action, label, now)
         entry = Map(
             {
                 "id": uuid.uuid4().hex,
@@ -213,7 +228,14 @@ class HistoryLog:
         )
         with self._doc.transaction(origin=HISTORY_ORIGIN):
             self._history.append(entry)
-            excess = len(self._history) - self._max
-            if excess > 0:
-                del self._history[0:excess]
+            length = len(self._history)
+            if length > self._max + self._slack:
+                del self._history[0 : length - self._max]
         return True
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop users whose burst is over, so the map stays as small as the active users."""
+        if len(self._last) > 64:
+            self._last = {
+                user: last for user, last in self._last.items() if now - last[2] < self._coalesce
+            }

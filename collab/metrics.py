@@ -5,9 +5,43 @@ Each app owns its registry, so several apps in one process (tests) never share c
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from bisect import bisect_left
+from collections.abc import Iterator
+from itertools import accumulate
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class FanoutStats(Collector):
+    """Bytes sent and fan-out latency, counted with plain ints on the hot path (every frame to
+    every receiver) and turned into Prometheus families only when scraped: prometheus_client's
+    ``Counter.inc`` and ``Histogram.observe`` take a lock each, 3-4 % of the server's CPU under
+    painting load. The event loop is the only writer, so no lock is needed."""
+
+    def __init__(self) -> None:
+        self.bytes_out = 0
+        self.buckets = [0] * (len(_LATENCY_BUCKETS) + 1)  # the last one is +Inf
+        self.latency_sum = 0.0
+
+    def on_sent(self, size: int, latency: float) -> None:
+        self.bytes_out += size
+        self.buckets[bisect_left(_LATENCY_BUCKETS, latency)] += 1
+        self.latency_sum += latency
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("nexus_bytes_out", "WebSocket bytes sent", value=self.bytes_out)
+        cumulative = list(accumulate(self.buckets))
+        bounds = [*(repr(b) for b in _LATENCY_BUCKETS), "+Inf"]
+        yield HistogramMetricFamily(
+            "nexus_fanout_latency_seconds",
+            "Time from receiving a frame to handing it to each receiving socket",
+            buckets=list(zip(bounds, cumulative, strict=True)),
+            sum_value=self.latency_sum,
+        )
 
 
 class Metrics:
@@ -28,19 +62,15 @@ class Metrics:
             "nexus_updates_denied", "Updates refused because the sender is a viewer", registry=r
         )
         self.bytes_in = Counter("nexus_bytes_in", "WebSocket bytes received", registry=r)
-        self.bytes_out = Counter("nexus_bytes_out", "WebSocket bytes sent", registry=r)
         self.connections_closed = Counter(
             "nexus_connections_closed",
             "Connections closed, by close code",
             ["code"],
             registry=r,
         )
-        self.fanout_latency = Histogram(
-            "nexus_fanout_latency_seconds",
-            "Time from receiving a frame to handing it to each receiving socket",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
+        self.fanout = FanoutStats()
+        r.register(self.fanout)
+        self.on_sent = self.fanout.on_sent  # called for every frame to every receiver
         self.store_pending = Gauge(
             "nexus_store_pending_updates", "Updates waiting for the group commit", registry=r
         )
@@ -48,10 +78,6 @@ class Metrics:
         self.room_load_failures = Counter(
             "nexus_room_load_failures", "Rooms that failed to load", registry=r
         )
-
-    def on_sent(self, size: int, latency: float) -> None:
-        self.bytes_out.inc(size)
-        self.fanout_latency.observe(latency)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

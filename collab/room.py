@@ -21,6 +21,7 @@ from collab.broker.base import Envelope, EnvelopeKind
 from collab.canvas import Canvas
 from collab.connection import Connection
 from collab.exceptions import DocumentTooLarge, InvalidUpdate, ProtocolError
+from collab.fast_ws import frame_binary
 from collab.history import ChangeDescriber, HistoryLog
 from collab.identity import Principal
 from collab.metrics import Metrics
@@ -390,9 +391,10 @@ class Room:
             self.awareness.remove_awareness_states(stale, REMOTE_ORIGIN)
 
     def _broadcast(self, frame: bytes, *, exclude: Connection | None, received: float) -> None:
+        wire = frame_binary(frame)  # framed once: the same bytes for every receiver
         for conn in self.connections:
             if conn is not exclude:
-                conn.send(frame, received)
+                conn.send(frame, received, wire)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ class Settings:
     store_max_pending: int = 100_000  # buffered updates before merging them per document
     flush_window: float = 0.1  # seconds: group-commit window of the update log
     max_frame_bytes: int = 4 * 1024 * 1024
+    ws_compression: bool = False  # accept permessage-deflate (costs CPU and ~40 KiB/connection)
     send_queue_bytes: int = 8 * 1024 * 1024  # per connection, before it is closed as slow
     send_queue_messages: int = 4096
     room_idle_seconds: float = 60.0  # unload a room this long after its last connection left
@@ -289,6 +290,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "render_mode": ("NEXUS_RENDER_MODE", str),
     "auth_secret": ("NEXUS_AUTH_SECRET", str),
     "allow_open": ("NEXUS_ALLOW_OPEN", _bool),
+    "ws_compression": ("NEXUS_WS_COMPRESSION", _bool),
     "access_token_ttl": ("NEXUS_ACCESS_TOKEN_TTL", float),
     "allowed_origins": ("NEXUS_ALLOWED_ORIGINS", str),
     "jobs_per_user_per_minute": ("NEXUS_JOBS_PER_USER_PER_MINUTE", float),

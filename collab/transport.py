@@ -6,7 +6,7 @@ The room and connection logic only see this protocol; Starlette's WebSocket is o
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class ChannelClosed(Exception):
@@ -31,3 +31,11 @@ class Channel(Protocol):
 
     async def close(self, code: int, reason: str) -> None:
         """Close with a WebSocket close code; safe to call more than once."""
+
+
+@runtime_checkable
+class DirectChannel(Channel, Protocol):
+    """A channel that can also take a message already framed for the wire (``fast_ws``)."""
+
+    def try_write(self, wire: bytes) -> bool:
+        """Write now without awaiting, or return False: the caller then awaits ``send``."""

@@ -43,7 +43,9 @@ def test_compose_file_validates() -> None:
 
 def test_compose_refuses_an_invalid_file(tmp_path: Path) -> None:
     bad = tmp_path / "docker-compose.yml"
-    bad.write_text((ROOT / "docker-compose.yml").read_text().replace("healthcheck:", "healthchek:", 1))
+    bad.write_text(
+        (ROOT / "docker-compose.yml").read_text().replace("healthcheck:", "healthchek:", 1)
+    )
     result = subprocess.run(
         [_compose(), "-f", str(bad), "config"], capture_output=True, text=True, timeout=60
     )

@@ -212,6 +212,12 @@ class Broker(Lifecycle):
     def healthy(self) -> bool:
         """Started and connected: what is published now reaches the other instances."""
 
+    @property
+    def alone(self) -> bool:
+        """No other instance has ever shared documents through this broker: every change of
+        a document then went through this instance's room. False unless a backend knows."""
+        return False
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def _after_close(self) -> None:

@@ -18,6 +18,7 @@ class MemoryHub:
     def __init__(self) -> None:
         self._brokers: set[MemoryBroker] = set()
         self._disconnected: set[MemoryBroker] = set()
+        self.shared = False  # two brokers were attached at once, at some point
 
     def disconnect(self, broker: MemoryBroker) -> None:
         """Test hook: cut ``broker`` off. Traffic to and from it is lost until reconnect."""
@@ -36,6 +37,7 @@ class MemoryHub:
 
     def _attach(self, broker: MemoryBroker) -> None:
         self._brokers.add(broker)
+        self.shared = self.shared or len(self._brokers) > 1
 
     def _detach(self, broker: MemoryBroker) -> None:
         self._brokers.discard(broker)
@@ -65,6 +67,10 @@ class MemoryBroker(Broker):
     @property
     def healthy(self) -> bool:
         return self._started and self.hub.is_connected(self)
+
+    @property
+    def alone(self) -> bool:
+        return not self.hub.shared
 
     async def _open(self) -> None:
         self.hub._attach(self)

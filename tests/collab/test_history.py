@@ -64,6 +64,42 @@ def test_history_log_coalesces_bursts_and_is_capped() -> None:
     assert [e["user"] for e in entries] == ["u2", "u1", "u1"]
 
 
+def test_a_users_burst_is_one_entry_however_others_interleave() -> None:
+    doc: Doc = Doc()
+    log = HistoryLog(doc, max_entries=100, coalesce_s=60)
+    recorded = [
+        log.record(user, user.upper(), "edit", "stroke on 'A'")
+        for _ in range(5)
+        for user in ("u1", "u2", "u3")
+    ]
+    assert recorded == [True, True, True] + [False] * 12
+    assert [e["user"] for e in Canvas(doc).history()] == ["u1", "u2", "u3"]
+    assert log.record("u2", "U2", "edit", "stroke on 'B'")  # another label: a new entry
+    assert log.record("u2", "U2", "undo", "undo: stroke on 'B'")  # never coalesced
+    assert log.record("u2", "U2", "undo", "undo: stroke on 'B'")
+
+
+def test_a_burst_ends_after_the_coalesce_window() -> None:
+    doc: Doc = Doc()
+    log = HistoryLog(doc, max_entries=100, coalesce_s=0)
+    assert log.record("u1", "U1", "edit", "stroke on 'A'")
+    assert log.record("u1", "U1", "edit", "stroke on 'A'")
+    assert len(Canvas(doc).history()) == 2
+
+
+def test_the_cap_is_enforced_in_batches_keeping_the_newest() -> None:
+    doc: Doc = Doc()
+    log = HistoryLog(doc, max_entries=20, coalesce_s=0)
+    lengths = []
+    for i in range(45):
+        log.record("u1", "U1", "edit", f"change {i}")
+        lengths.append(len(Canvas(doc).history()))
+    assert max(lengths) == 22  # max_entries + max_entries // 10
+    assert lengths[22] == 20  # the 23rd entry trims back to the cap in one delete
+    labels = [e["label"] for e in Canvas(doc).history()]
+    assert labels == [f"change {i}" for i in range(45 - len(labels), 45)]
+
+
 async def test_every_client_sees_the_same_bounded_history(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, history_max_entries=6, undo_capture_ms=0)
     async with serve(settings) as srv:
@@ -107,3 +143,24 @@ async def test_every_client_sees_the_same_bounded_history(tmp_path: Path) -> Non
             ]
             assert expected[2]["name"] == "Ann"
             assert all(e["at"] > 0 for e in expected)
+
+
+def test_a_foreign_id_change_is_followed() -> None:
+    """Found by fuzzing: the describer cached a layer's id once, so after a foreign client
+    changed it, moving that layer read as a removal and an addition."""
+    doc: Doc = Doc()
+    describer = ChangeDescriber(doc)
+    foreign: Doc = Doc()
+    canvas = Canvas(foreign)
+    canvas.add_layer("Sky", layer_id="a")
+    canvas.add_layer("Ground", layer_id="g")
+    doc.apply_update(foreign.get_update())
+    describer.take()
+    before = foreign.get_state()
+    canvas.layers_array[0]["id"] = "b"
+    doc.apply_update(foreign.get_update(before))
+    assert describer.take() == "change id of 'Sky'"
+    before = foreign.get_state()
+    canvas.move_layer("b", 1)
+    doc.apply_update(foreign.get_update(before))
+    assert describer.take() == "move layer 'Sky'"

@@ -23,6 +23,7 @@ from collab.app import create_app
 from collab.broker.base import Broker
 from collab.lease.base import Lease
 from collab.server import Server
+from collab.serving import uvicorn_options
 from collab.settings import Settings
 from persistence.base import Store
 
@@ -57,13 +58,7 @@ async def serve(
     app = create_app(settings, store=store, broker=broker, lease=lease)
     sock = bound_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        lifespan="on",
-        ws_max_size=settings.max_frame_bytes,
-        ws_ping_interval=None,
-    )
+    config = uvicorn.Config(app, **uvicorn_options(settings), ws_ping_interval=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

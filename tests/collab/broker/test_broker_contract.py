@@ -298,3 +298,8 @@ async def test_resubscribing_right_after_unsubscribing_keeps_the_subscription(
     await first
     await a.publish(env(a, "doc", b"x"))
     await inbox.wait_for(1)
+
+
+async def test_a_broker_that_can_reach_other_instances_is_never_alone(net: Network) -> None:
+    a, b = await net.make(), await net.make()
+    assert not a.alone and not b.alone

@@ -52,3 +52,15 @@ async def test_reconnect_of_a_connected_broker_is_a_no_op() -> None:
         hub.reconnect(a)
         await asyncio.sleep(0)
         assert calls == []
+
+
+async def test_a_broker_is_alone_until_its_hub_is_ever_shared() -> None:
+    """RoomManager skips merging the stored log into snapshots only while alone."""
+    hub = MemoryHub()
+    async with MemoryBroker(hub) as a:
+        assert a.alone
+        async with MemoryBroker(hub) as b:
+            assert not a.alone and not b.alone
+        assert not a.alone  # rows b logged may still be in the store: never alone again
+    async with MemoryBroker() as private:
+        assert private.alone

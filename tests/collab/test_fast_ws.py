@@ -1,0 +1,90 @@
+"""The direct fan-out write path (collab/fast_ws.py): the frames it builds, when it is taken,
+when it steps aside for uvicorn's own send, and that deliveries stay complete and in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import websockets
+from pycrdt import Array, Doc
+from websockets.frames import Frame, Opcode
+
+from client import CanvasClient
+from collab import protocol
+from collab.fast_ws import NexusWebSocketProtocol, frame_binary
+from tests.support.servers import serve, settings_for
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_frames_are_what_websockets_itself_serializes(size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    expected = Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[])
+    assert frame_binary(payload) == expected
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Every answer of try_write: True for a direct write, False when it stepped aside."""
+    answers: list[bool] = []
+    original = NexusWebSocketProtocol.try_write
+
+    def counting(self: NexusWebSocketProtocol, wire: bytes) -> bool:
+        answer = original(self, wire)
+        answers.append(answer)
+        return answer
+
+    monkeypatch.setattr(NexusWebSocketProtocol, "try_write", counting)
+    yield answers
+
+
+async def _paint(tmp_path: Path, *, compression: bool, offer: str | None) -> list[float]:
+    """Ann appends 200 numbers one update at a time; what Ben's replica receives."""
+    settings = settings_for(tmp_path, ws_compression=compression)
+    async with serve(settings) as srv:
+        async with (
+            CanvasClient(srv.url, "fast", user="ann") as ann,
+            websockets.connect(
+                f"{srv.url}/ws/fast?user=ben", compression=offer, max_size=None
+            ) as ben,
+        ):
+            await ann.wait_synced()
+            replica: Doc = Doc()
+            numbers = ann.doc.get("numbers", type=Array)
+            for i in range(200):
+                numbers.append(float(i))
+                if i % 20 == 0:
+                    await asyncio.sleep(0)
+            seen = replica.get("numbers", type=Array)
+            async with asyncio.timeout(10):
+                while len(seen) < 200:
+                    message = protocol.decode(await ben.recv(decode=False))
+                    if isinstance(message, protocol.SyncUpdate | protocol.SyncStep2):
+                        replica.apply_update(message.update)
+            return [float(x) for x in seen]
+
+
+async def test_broadcasts_are_written_directly_and_arrive_in_order(
+    tmp_path: Path, writes: list[bool]
+) -> None:
+    received = await _paint(tmp_path, compression=False, offer="deflate")
+    assert received == [float(i) for i in range(200)]
+    assert writes.count(True) >= 200  # every update to ben went the direct way
+
+
+async def test_with_compression_negotiated_uvicorn_sends_every_frame(
+    tmp_path: Path, writes: list[bool]
+) -> None:
+    received = await _paint(tmp_path, compression=True, offer="deflate")
+    assert received == [float(i) for i in range(200)]
+    assert writes and not any(writes)  # each receiver's deflated bytes differ
+
+
+async def test_compression_enabled_but_not_offered_writes_directly(
+    tmp_path: Path, writes: list[bool]
+) -> None:
+    received = await _paint(tmp_path, compression=True, offer=None)
+    assert received == [float(i) for i in range(200)]
+    assert writes.count(True) >= 200
