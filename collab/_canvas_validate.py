@@ -52,6 +52,7 @@ MAX_ID_LENGTH = 128
 
 _COLOR_RE = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _BLOB_RE = re.compile(r"[0-9a-f]{64}")
+_FALLBACK_ID_RE = re.compile(r"anon-[0-9]+")
 
 T = TypeVar("T")
 
@@ -196,6 +197,10 @@ def validate_text(value: object, field: str, *, max_length: int = 1000) -> str:
 def validate_id(value: object, field: str = "id") -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
         raise SchemaError(field, value, f"a non-empty string of at most {MAX_ID_LENGTH} characters")
+    if _FALLBACK_ID_RE.fullmatch(value):
+        # Readers give id-less Maps these ids; a stored one would shadow such a layer.
+        message = f"{field} {value!r} is reserved: anon-<k> names a layer or stroke without an id"
+        raise SchemaError(field, value, "", message=message)
     return value
 
 

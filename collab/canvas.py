@@ -16,10 +16,11 @@ Readers never raise on bad data written by a foreign client: a value a writer wo
 reads as that field's default, a non-Map item in ``layers`` (or ``strokes``) is skipped, and a
 Map without a usable id gets the fallback id ``anon-<k>`` (the k-th id-less Map of that array,
 counting from 0): the same on every converged replica, unaffected by edits to layers that do
-have an id, but it shifts when id-less Maps are added, removed or reordered. (The Yjs item id
-would be stabler, but pycrdt only exposes it through sticky indexes, which need a write
-transaction and so fail inside observer callbacks, where readers must work.) Writers accept
-fallback ids; ``move_layer`` moves such a layer without giving it an id.
+have an id, but it shifts when id-less Maps are added, removed or reordered. Stored ids of that
+form are refused by writers and read as no id, so a fallback id never shadows a real layer.
+(The Yjs item id would be stabler, but pycrdt only exposes it through sticky indexes, which
+need a write transaction and so fail inside observer callbacks, where readers must work.)
+Writers accept fallback ids; ``move_layer`` moves such a layer without giving it an id.
 
 Duplicate ids: Yjs arrays cannot move items, so a move is delete + reinsert of a copy. When two
 users move the same layer concurrently, both copies survive the merge. Readers keep the **last
@@ -191,6 +192,7 @@ _STROKE_FIELDS: dict[str, _Validator] = {
 _DEFAULT_META = CanvasMeta()
 _DEFAULT_LAYER = Layer(id="")
 _DEFAULT_STROKE = Stroke(id="")
+_MAX_SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,12 @@ def _clone(value: Any) -> Any:
         return Text(str(value))
     if isinstance(value, XmlFragment | XmlElement | XmlText):
         return str(value)  # not part of the schema; keep its content as text
+    if isinstance(value, bytearray):
+        return bytes(value)  # pycrdt reads binary as bytearray but only writes bytes
+    if isinstance(value, dict):
+        return {key: _clone(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clone(item) for item in value]
     return value
 
 
@@ -299,6 +307,10 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, float) and not is_finite_number(value):
         return None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
+        # pycrdt reads such an integer back as int on the replica that wrote it but as float
+        # on the others (JavaScript peers see a double anyway): one reading for all.
+        return float(value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return repr(value)  # e.g. bytes from a foreign client

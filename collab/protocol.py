@@ -16,6 +16,12 @@ command, so unmodified clients are unaffected.
 Encoding is done by pycrdt's own helpers. Decoding is strict here because frames come from
 untrusted peers: every length is bounds-checked and a broken frame raises ``ProtocolError``
 naming what was wrong, instead of the ``IndexError`` a naive reader would throw.
+
+An awareness payload is checked whole before anything applies it (pycrdt's reader would
+apply the entries before a broken one, unannounced), and it must be something every peer can
+apply: client ids and clocks within JavaScript's safe integers, states in strict JSON (no
+``NaN``; ``JSON.parse`` refuses it) nested at most ``MAX_JSON_DEPTH`` deep. The server
+re-broadcasts what it accepts, so one peer's bad state would otherwise break all the others.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ SYNC_UPDATE: Final = 2
 AUTH_PERMISSION_DENIED: Final = 0
 
 EMPTY_UPDATE: Final = b"\x00\x00"
+MAX_JSON_DEPTH: Final = 64
+MAX_SAFE_INTEGER: Final = 2**53 - 1  # lib0's decoder refuses larger variable-length integers
 _MAX_VARUINT_BYTES: Final = 8
 
 
@@ -63,6 +71,15 @@ class SyncUpdate:
 @dataclass(frozen=True, slots=True)
 class AwarenessUpdate:
     payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AwarenessEntry:
+    """One client's state in an awareness payload (``None``: the client left)."""
+
+    client_id: int
+    clock: int
+    state: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +133,61 @@ def read_var_bytes(data: bytes, pos: int) -> tuple[bytes, int]:
     return data[start:end], end
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return depth
+
+
+def loads_json(raw: bytes, what: str) -> Any:
+    """Strict JSON from a peer: UTF-8, no NaN or Infinity, at most ``MAX_JSON_DEPTH`` deep."""
+    try:
+        value = json.loads(raw.decode(), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"{what} is not valid UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError(f"{what} is nested more than {MAX_JSON_DEPTH} deep") from None
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise ProtocolError(f"{what} is nested more than {MAX_JSON_DEPTH} deep")
+    return value
+
+
+def _read_safe_uint(data: bytes, pos: int, what: str) -> tuple[int, int]:
+    value, pos = read_var_uint(data, pos)
+    if value > MAX_SAFE_INTEGER:
+        raise ProtocolError(f"{what} {value} exceeds {MAX_SAFE_INTEGER}")
+    return value, pos
+
+
+def decode_awareness(payload: bytes) -> list[AwarenessEntry]:
+    """Decode an awareness payload completely, or raise ``ProtocolError`` naming the fault.
+
+    Trailing bytes after the last entry are ignored, as Yjs does."""
+    try:
+        count, pos = read_var_uint(payload, 0)
+        entries = []
+        for _ in range(count):  # a lying count runs into the end of the payload
+            client_id, pos = _read_safe_uint(payload, pos, "client id")
+            clock, pos = _read_safe_uint(payload, pos, "clock")
+            raw, pos = read_var_bytes(payload, pos)
+            state = loads_json(raw, f"state of client {client_id}") if raw else None
+            entries.append(AwarenessEntry(client_id, clock, state))
+    except ProtocolError as exc:
+        raise ProtocolError(f"malformed awareness update: {exc}") from None
+    return entries
+
+
 def decode(frame: bytes) -> Message:
     """Decode one frame. Unknown message types decode to ``Unknown`` (to be ignored)."""
     if not frame:
@@ -135,6 +207,7 @@ def decode(frame: bytes) -> Message:
         raise ProtocolError(f"unknown sync message type {sync_type} (expected 0, 1 or 2)")
     if message_type == MESSAGE_AWARENESS:
         payload, _ = read_var_bytes(frame, 1)
+        decode_awareness(payload)
         return AwarenessUpdate(payload)
     if message_type == MESSAGE_QUERY_AWARENESS:
         return QueryAwareness()
@@ -142,10 +215,7 @@ def decode(frame: bytes) -> Message:
         return Auth(frame[1:])
     if message_type == MESSAGE_COMMAND:
         raw, _ = read_var_bytes(frame, 1)
-        try:
-            body = json.loads(raw.decode())
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ProtocolError(f"command is not valid UTF-8 JSON: {exc}") from None
+        body = loads_json(raw, "command")
         if not isinstance(body, dict):
             raise ProtocolError(f"command must be a JSON object, got {type(body).__name__}")
         return Command(body)

@@ -55,8 +55,17 @@ async def json_body(request: Request, *, max_bytes: int = 64 * 1024) -> dict[str
         return {}
     try:
         body = json.loads(raw)
+        # A \ud800-\udfff escape alone is valid JSON but no character: nothing downstream
+        # (SQLite, the CRDT) can store it.
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ApiError(
+            400, "bad_json", "request body holds a lone UTF-16 surrogate escape, not a character"
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ApiError(
             400, "bad_json", f"request body must be a JSON object, got {type(body).__name__}"

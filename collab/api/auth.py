@@ -59,6 +59,15 @@ async def register(request: Request) -> JSONResponse:
     ---
     summary: Create an account and log in
     tags: [auth]
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [name, password]
+            properties:
+              name: {type: string, pattern: "^[A-Za-z0-9_.-]{3,40}$"}
+              password: {type: string}
     responses:
       200: {description: "{user, access_token, refresh_token, token_type, expires_in}"}
       409: {description: name taken, or open mode}
@@ -83,9 +92,20 @@ async def login(request: Request) -> JSONResponse:
     ---
     summary: Log in with name and password
     tags: [auth]
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [name, password]
+            properties:
+              name: {type: string, pattern: "^[A-Za-z0-9_.-]{3,40}$"}
+              password: {type: string}
     responses:
       200: {description: "{user, access_token, refresh_token, token_type, expires_in}"}
       401: {description: wrong name or password}
+      409: {description: "open_mode: there are no accounts"}
+      422: {description: malformed name or password}
     """
     issuer = _issuer(request)
     name, password = await _credentials(request)
@@ -103,9 +123,19 @@ async def refresh(request: Request) -> JSONResponse:
     ---
     summary: Exchange a refresh token for a new access token
     tags: [auth]
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [refresh_token]
+            properties:
+              refresh_token: {type: string}
     responses:
       200: {description: "{access_token, token_type, expires_in}"}
       401: {description: expired or invalid refresh token}
+      409: {description: "open_mode: there are no accounts"}
+      422: {description: refresh_token missing or not a string}
     """
     issuer = _issuer(request)
     body = await json_body(request)

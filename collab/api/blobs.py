@@ -197,13 +197,17 @@ async def put_blob(request: Request) -> JSONResponse:
         image/jpeg: {schema: {type: string, format: binary}}
         image/webp: {schema: {type: string, format: binary}}
         multipart/form-data:
-          schema: {type: object, properties: {image: {type: string, format: binary}}}
+          schema:
+            type: object
+            required: [image]
+            properties: {image: {type: string, format: binary}}
     responses:
       201: {description: "Stored: {sha256, size, media_type, width, height, created, url}"}
       200: {description: Already stored (same answer, created false)}
       400: {description: "corrupt_image: truncated or damaged data"}
       413: {description: "blob_too_large (bytes) or image_too_large (pixels); names the limit"}
       415: {description: "unsupported_media_type: not PNG, JPEG or WebP (GIF, text, ...)"}
+      422: {description: "invalid: a multipart form without an `image` file"}
     """
     return await _upload(request)
 
@@ -216,6 +220,17 @@ async def put_blob_at(request: Request) -> JSONResponse:
     tags: [blobs]
     parameters:
       - {name: sha256, in: path, required: true, schema: {type: string, pattern: "^[0-9a-f]{64}$"}}
+    requestBody:
+      required: true
+      content:
+        image/png: {schema: {type: string, format: binary}}
+        image/jpeg: {schema: {type: string, format: binary}}
+        image/webp: {schema: {type: string, format: binary}}
+        multipart/form-data:
+          schema:
+            type: object
+            required: [image]
+            properties: {image: {type: string, format: binary}}
     responses:
       201: {description: Stored}
       200: {description: Already stored}

@@ -75,14 +75,24 @@ async def create_doc(request: Request) -> JSONResponse:
         application/json:
           schema:
             type: object
+            additionalProperties: false
             properties:
-              id: {type: string, description: "1-128 of letters, digits and _.:-"}
-              name: {type: string, default: Untitled}
+              id:
+                type: string
+                nullable: true
+                pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+                description: >
+                  1-128 of letters, digits and _.:-, starting with a letter or digit; generated
+                  when null or absent
+              name: {type: string, maxLength: 1000, default: Untitled}
               width: {type: integer, minimum: 1, maximum: 32768, default: 1024}
               height: {type: integer, minimum: 1, maximum: 32768, default: 1024}
               dpi: {type: integer, minimum: 1, maximum: 4800, default: 72}
-              background: {type: string, description: "#rrggbb, #rrggbbaa or transparent"}
-              color_profile: {type: string, default: sRGB}
+              background:
+                type: string
+                pattern: "^(#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?|transparent)$"
+                description: "#rrggbb, #rrggbbaa or transparent"
+              color_profile: {type: string, maxLength: 200, default: sRGB}
     responses:
       201: {description: "The document: {id, name, width, height, dpi, background, ...}"}
       400: {description: bad JSON or document id}
@@ -246,7 +256,10 @@ async def delete_doc(request: Request) -> Response:
 
 
 def _form_text(form: FormData, name: str) -> str | None:
-    value = form.get(name)
+    values = form.getlist(name)
+    if len(values) > 1:
+        raise ApiError(422, "invalid", f"multipart field {name!r} was sent {len(values)} times")
+    value = values[0] if values else None
     if value is None:
         return None
     if not isinstance(value, str):

@@ -8,6 +8,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 from collab.auth import AuthenticationError
 from collab.canvas import SchemaError
@@ -69,9 +70,23 @@ async def _store_error(request: Request, exc: Exception) -> Response:
     return error_response(503, "store_unavailable", f"storage is unavailable: {exc}")
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path: one path may have a Route per method,
+    while Starlette's 405 names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, "http_error", str(exc.detail))
+    response = error_response(exc.status_code, "http_error", str(exc.detail))
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request)  # RFC 9110 requires it
+    return response
 
 
 HANDLERS = {

@@ -241,6 +241,7 @@ async def layer_png(request: Request) -> Response:
     responses:
       200: {description: PNG}
       404: {description: unknown document or layer}
+      422: {description: bad scale}
     """
     layer_id = request.path_params["layer_id"]
     return await _render(

@@ -6,11 +6,18 @@ docstrings; for those, ``DOCUMENTED_ELSEWHERE`` holds their description (kept he
 their docstrings carry it), and any route still undocumented gets at least a summary, so
 the description never silently omits a route. The WebSocket endpoint, which OpenAPI cannot
 describe as such, appears as the GET that upgrades.
+
+Every operation is then completed with what holds for all of them, so the description states
+every answer the server gives (schemathesis checks it against the running app): each path
+parameter is declared (``doc_id`` with the pattern the server enforces), an API operation
+lists the errors any request may meet (a malformed id or caller, authentication, the role,
+an unavailable store) and every error answer carries the ``Error`` body schema.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +27,30 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.schemas import SchemaGenerator
 
-from collab import __version__
+from collab import __version__, identity
 
-_DOC_ID = {"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}
+# The rule check_doc_id enforces: an id outside it answers 400 before anything is looked up.
+_DOC_ID_SCHEMA = {"type": "string", "pattern": identity._DOC_ID.pattern}
+_DOC_ID = {"name": "doc_id", "in": "path", "required": True, "schema": _DOC_ID_SCHEMA}
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "machine-readable code, e.g. not_found"},
+        "message": {"type": "string", "description": "what was wrong, naming the value"},
+    },
+}
+# Answers any API request may get, whatever the operation (its docstring may say more).
+_API_ERRORS = {
+    "400": "bad_request / bad_user / bad_json: a malformed id, caller or body",
+    "401": "unauthenticated: no valid token (token mode)",
+    "403": "the caller's role does not allow this",
+    "503": "store_unavailable",
+}
+_PATH_ERRORS = {"404": "not_found: no such document or resource"}
+_BODY_ERRORS = {"413": "request body too large", "422": "invalid: a field is wrong (named)"}
 _UNDO_ANSWER = "{done, can_undo, can_redo, user}"
 
 # (method, path) -> operation, for handlers whose docstrings are prose (see protocol.md).
@@ -86,7 +114,12 @@ DOCUMENTED_ELSEWHERE: dict[tuple[str, str], dict[str, Any]] = {
         "tags": ["versions"],
         "parameters": [
             _DOC_ID,
-            {"name": "version_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+            {
+                "name": "version_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "format": "int64"},
+            },
         ],
         "responses": {
             "200": {"description": "{restored, can_undo, can_redo, user}"},
@@ -114,7 +147,10 @@ _WEBSOCKET: dict[str, Any] = {
         {"name": "user", "in": "query", "schema": {"type": "string"}},
         {"name": "name", "in": "query", "schema": {"type": "string"}},
     ],
-    "responses": {"101": {"description": "Switching Protocols"}},
+    "responses": {
+        "101": {"description": "Switching Protocols"},
+        "404": {"description": "a plain HTTP request, without the WebSocket upgrade"},
+    },
 }
 
 
@@ -122,7 +158,8 @@ class CanvasSchemaGenerator(SchemaGenerator):
     """Starlette's generator, but no route is left out and prose is never read as YAML."""
 
     def parse_docstring(self, func_or_method: Callable[..., Any]) -> dict[str, Any]:
-        docstring = inspect.cleandoc(func_or_method.__doc__ or "")
+        # cleandoc drops a docstring's leading blank line: "---" may be its first line.
+        docstring = "\n" + inspect.cleandoc(func_or_method.__doc__ or "")
         _, separator, spec = docstring.partition("\n---\n")
         if not separator:
             return {}  # prose only; yaml.safe_load would turn "Note: x" into {"Note": "x"}
@@ -142,8 +179,43 @@ class CanvasSchemaGenerator(SchemaGenerator):
             if isinstance(route, WebSocketRoute):
                 path = self._remove_converter(route.path)
                 paths.setdefault(path, {}).setdefault("get", _WEBSOCKET)
-        schema["paths"] = dict(sorted(paths.items()))
+        schema["paths"] = {
+            path: {method: _complete(path, op) for method, op in ops.items()}
+            for path, ops in sorted(paths.items())
+        }
+        schema["components"] = {"schemas": {"Error": _ERROR_SCHEMA}}
         return schema
+
+
+def _complete(path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``operation`` with its path parameters, common errors and error bodies."""
+    op = {**operation, "parameters": list(operation.get("parameters", []))}
+    declared = {p.get("name") for p in op["parameters"] if p.get("in") == "path"}
+    for name in _PATH_PARAM.findall(path):
+        if name not in declared:
+            op["parameters"].append(
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            )
+    op["parameters"] = [
+        {**p, "schema": _DOC_ID_SCHEMA} if p.get("in") == "path" and p["name"] == "doc_id" else p
+        for p in op["parameters"]
+    ]
+    if not op["parameters"]:
+        del op["parameters"]
+    responses = {str(code): dict(answer) for code, answer in op.get("responses", {}).items()}
+    if path.startswith("/api/"):
+        extra = dict(_API_ERRORS)
+        if _PATH_PARAM.search(path):
+            extra |= _PATH_ERRORS
+        if "requestBody" in op:
+            extra |= _BODY_ERRORS
+        for code, description in extra.items():
+            responses.setdefault(code, {"description": description})
+        for code, answer in responses.items():
+            if code[0] in "45" and "content" not in answer:
+                answer["content"] = {"application/json": {"schema": _ERROR}}
+    op["responses"] = responses
+    return op
 
 
 def _fallback(func: Callable[..., Any]) -> dict[str, Any]:

@@ -30,6 +30,8 @@ async def list_members(request: Request) -> JSONResponse:
     ---
     summary: Members of a document and their roles (owner only)
     tags: [sharing]
+    responses:
+      200: {description: "{owner, members: {user_id: role}}"}
     """
     doc_id = await existing_doc_id(request, "owner")
     server = server_of(request)
@@ -44,6 +46,15 @@ async def add_member(request: Request) -> JSONResponse:
     ---
     summary: Share a document with a user by name, as editor or viewer (owner only)
     tags: [sharing]
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [user, role]
+            properties:
+              user: {type: string, description: the account's name}
+              role: {type: string, enum: [editor, viewer]}
     responses:
       200: {description: "{user, role}"}
       404: {description: unknown user}
@@ -69,6 +80,9 @@ async def remove_member(request: Request) -> Response:
     ---
     summary: Stop sharing a document with a user (owner only); their connections close
     tags: [sharing]
+    responses:
+      204: {description: No longer shared}
+      404: {description: unknown document, or the user is not a member}
     """
     doc_id = await existing_doc_id(request, "owner")
     user_id = request.path_params["user_id"]
@@ -99,6 +113,15 @@ async def create_link(request: Request) -> JSONResponse:
     ---
     summary: Create a share link (viewer or editor, optional expiry in seconds)
     tags: [sharing]
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [role]
+            properties:
+              role: {type: string, enum: [editor, viewer]}
+              expires_in: {type: number, exclusiveMinimum: true, minimum: 0, maximum: 31536000}
     responses:
       201: {description: "{id, role, token, expires_at, ...}: the token is shown once"}
       409: {description: open mode (no tokens)}
@@ -137,6 +160,8 @@ async def list_links(request: Request) -> JSONResponse:
     ---
     summary: A document's share links (tokens are not shown again)
     tags: [sharing]
+    responses:
+      200: {description: "{links: [{id, role, created_by, created_at, expires_at, ...}]}"}
     """
     doc_id = await existing_doc_id(request, "owner")
     links = await server_of(request).access_store.links(doc_id)
@@ -148,6 +173,9 @@ async def revoke_link(request: Request) -> JSONResponse:
     ---
     summary: Revoke a share link; live connections that used it are closed at once
     tags: [sharing]
+    responses:
+      200: {description: "The link, revoked: {id, ..., connections_closed}"}
+      404: {description: unknown document or link}
     """
     doc_id = await existing_doc_id(request, "owner")
     link_id = request.path_params["link_id"]

@@ -16,6 +16,7 @@ from collab.canvas import Canvas
 from persistence.base import SnapshotInfo
 
 _MAX_LABEL = 200
+_MAX_VERSION_ID = 2**63 - 1
 
 
 def _version_json(info: SnapshotInfo) -> dict[str, Any]:
@@ -63,6 +64,8 @@ async def restore_version(request: Request) -> JSONResponse:
         raise ApiError(
             400, "bad_request", f"version id must be an integer, got {raw_id!r}"
         ) from None
+    if not 0 <= version_id <= _MAX_VERSION_ID:  # stores keep 64-bit ids; SQLite overflows
+        raise ApiError(404, "not_found", f"document {doc_id!r} has no version {version_id}")
     store = server_of(request).store
     state = await store.read_snapshot(doc_id, version_id)
     label = next((s.label for s in await store.list_snapshots(doc_id) if s.id == version_id), None)

@@ -703,3 +703,58 @@ def test_concurrent_stroke_points_converge() -> None:
     )
     # each replica's own appends keep their order after the merge
     assert [pair for pair in pairs if pair[0] > 0] == [(i, i) for i in range(1, 6)]
+
+
+# -- found by fuzzing (tests/collab/test_fuzz_schema.py) ---------------------------------------
+
+
+def test_moving_a_layer_keeps_binary_values_a_foreign_client_stored() -> None:
+    """pycrdt reads binary as bytearray but only writes bytes: the copy used to fail after the
+    original was deleted, so the move lost the layer."""
+    canvas = Canvas(Doc())
+    a = canvas.add_layer("a")
+    canvas.add_layer("b")
+    layer = canvas.layers_array[0]
+    layer["thumb"] = b"\x00\xff"
+    layer["extra"] = [b"\x01", {"k": b"\x02"}]
+    canvas.move_layer(a, 1)
+    assert [layer.name for layer in canvas.read_layers()] == ["b", "a"]
+    moved = canvas.layers_array[1]
+    assert bytes(moved["thumb"]) == b"\x00\xff"
+    assert [bytes(moved["extra"][0]), bytes(moved["extra"][1]["k"])] == [b"\x01", b"\x02"]
+
+
+def test_restoring_copies_binary_values_nested_in_plain_lists() -> None:
+    source = Canvas(Doc())
+    source.add_layer("a")
+    source.meta_map["dpi"] = [b""]  # read back as [bytearray(b'')]
+    source.layers_array[0]["blobs"] = [b"\x01\x02"]
+    target = Canvas(Doc())
+    target.add_layer("other")
+    target.replace_content(source)
+    assert target.content() == source.content()
+    assert target.content()["meta"]["dpi"] == ["bytearray(b'')"]  # not [None]
+
+
+def test_big_integers_read_the_same_on_the_writer_and_its_replicas() -> None:
+    canvas = Canvas(Doc())
+    canvas.meta_map["name"] = 2**63 - 1  # the writer reads an int, a replica a float
+    canvas.meta_map["count"] = 2**53
+    assert replica_of(canvas).content() == canvas.content()
+    assert canvas.content()["meta"]["name"] == float(2**63 - 1)
+
+
+def test_ids_of_the_fallback_form_are_reserved() -> None:
+    """A stored "anon-0" used to shadow the first id-less layer, which then vanished."""
+    canvas = Canvas(Doc())
+    canvas.layers_array.append(Map({"name": "no id"}))
+    canvas.layers_array.append(Map({"id": "anon-0", "name": "claims a fallback id"}))
+    assert [(layer.id, layer.name) for layer in canvas.read_layers()] == [
+        ("anon-0", "no id"),
+        ("anon-1", "claims a fallback id"),
+    ]
+    with pytest.raises(SchemaError, match="reserved"):
+        canvas.add_layer("x", layer_id="anon-7")
+    paint = canvas.add_layer("p", kind="paint", layer_id="anon-x")  # not of the reserved form
+    with pytest.raises(SchemaError, match="reserved"):
+        canvas.begin_stroke(paint, stroke_id="anon-0")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -85,7 +86,6 @@ def test_our_step1_is_answered_by_pycrdt_and_the_diff_applies() -> None:
         (protocol.encode_sync_step1, protocol.SyncStep1),
         (protocol.encode_sync_step2, protocol.SyncStep2),
         (protocol.encode_update, protocol.SyncUpdate),
-        (protocol.encode_awareness, protocol.AwarenessUpdate),
     ],
 )
 def test_encoders_round_trip(
@@ -94,6 +94,14 @@ def test_encoders_round_trip(
     payload = bytes(random.Random(size).randrange(256) for _ in range(size))
     frame = encode(payload)
     assert protocol.decode(frame) == kind(payload)
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 300, 20_000])
+def test_awareness_round_trips(size: int) -> None:
+    # Unlike updates, awareness payloads are checked when decoded: build a well-formed one.
+    state = json.dumps({"text": "x" * size}).encode()
+    payload = b"\x01\x07\x01" + write_var_uint(len(state)) + state
+    assert protocol.decode(protocol.encode_awareness(payload)) == protocol.AwarenessUpdate(payload)
 
 
 def test_encoders_match_pycrdt_layout() -> None:
@@ -217,3 +225,56 @@ def test_random_bytes_decode_or_raise_protocol_error(seed: int) -> None:
     except ProtocolError:
         return
     assert isinstance(message, protocol.Message)
+
+
+# -- found by fuzzing (tests/collab/test_fuzz_protocol.py) -----------------------------------
+
+
+def _command_frame(raw: bytes) -> bytes:
+    return bytes([protocol.MESSAGE_COMMAND]) + write_var_uint(len(raw)) + raw
+
+
+def _awareness_entry(client_id: int, clock: int, state: bytes) -> bytes:
+    return write_var_uint(client_id) + write_var_uint(clock) + write_var_uint(len(state)) + state
+
+
+def test_a_deeply_nested_command_is_a_protocol_error_not_a_recursion_error() -> None:
+    for depth in (protocol.MAX_JSON_DEPTH + 1, 5000):
+        with pytest.raises(ProtocolError, match="nested more than"):
+            protocol.decode(_command_frame(b"[" * depth + b"]" * depth))
+    body = b'{"a":' * (protocol.MAX_JSON_DEPTH - 1) + b"1" + b"}" * (protocol.MAX_JSON_DEPTH - 1)
+    assert isinstance(protocol.decode(_command_frame(body)), protocol.Command)
+
+
+@pytest.mark.parametrize("raw", [b'{"op": "state", "id": NaN}', b'{"id": [Infinity]}'])
+def test_commands_in_json_javascript_cannot_parse_are_refused(raw: bytes) -> None:
+    with pytest.raises(ProtocolError, match="not valid UTF-8 JSON"):
+        protocol.decode(_command_frame(raw))
+
+
+def test_an_awareness_payload_is_checked_whole_before_anything_applies_it() -> None:
+    good = _awareness_entry(5, 1, b'{"user": "a"}')
+    for broken in (b"\x05\x01\x05{bad}", b"\x05\x01\x03[0", b"\x05", b"\x05\x01\x10{}"):
+        payload = write_var_uint(2) + good + broken
+        with pytest.raises(ProtocolError, match="malformed awareness update"):
+            protocol.decode(protocol.encode_awareness(payload))
+    (entry,) = protocol.decode_awareness(write_var_uint(1) + good)
+    assert entry == protocol.AwarenessEntry(5, 1, {"user": "a"})
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (_awareness_entry(2**53, 1, b"{}"), "client id 9007199254740992 exceeds"),
+        (_awareness_entry(1, 2**53, b"{}"), "clock 9007199254740992 exceeds"),
+        (_awareness_entry(1, 1, b'{"x": NaN}'), "not valid UTF-8 JSON"),
+        (_awareness_entry(1, 1, b"[-Infinity]"), "not valid UTF-8 JSON"),
+        (_awareness_entry(1, 1, b"[" * 65 + b"]" * 65), "nested more than 64 deep"),
+        (_awareness_entry(1, 1, b'"\xff"'), "not valid UTF-8 JSON"),
+    ],
+)
+def test_awareness_other_peers_could_not_apply_is_refused(payload: bytes, reason: str) -> None:
+    """The server re-broadcasts awareness: a state lib0 or JSON.parse refuses would break
+    every browser in the room."""
+    with pytest.raises(ProtocolError, match=reason):
+        protocol.decode(protocol.encode_awareness(write_var_uint(1) + payload))

@@ -474,3 +474,17 @@ async def test_close_aborts_every_connection_and_stops_observing(
     room.doc["t"] = Text("after close")
     assert sink.appended == []
     room.close()  # idempotent
+
+
+async def test_a_broken_awareness_update_announces_nothing(
+    room: Room, peer: Callable[[str], Peer]
+) -> None:
+    """Found by fuzzing: pycrdt applied the entries before a broken one without telling
+    anyone, so the state stayed in the room after its connection was closed."""
+    a, b = await joined(room, peer, "a", "b")
+    payload = b"\x02" + b"\x07\x01\x03[0]" + b"\x08\x01\x05{bad}"
+    with pytest.raises(ProtocolError, match="malformed awareness update"):
+        room.receive(a.conn, protocol.encode_awareness(payload))
+    assert room.awareness.states == {}
+    assert a.conn.awareness_ids == set()
+    assert await b.take() == []
