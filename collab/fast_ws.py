@@ -8,7 +8,8 @@ extension its bytes are the same for every receiver: ``frame_binary`` builds the
 broadcast, and ``DirectWriter.try_write`` hands them straight to the connection's transport.
 
 ``NexusWebSocketProtocol`` is uvicorn's sans-I/O protocol (``websockets`` 14+), unchanged
-except that an accepted connection's scope carries it under ``DIRECT_WRITE``. ``try_write``
+except that an accepted connection's scope carries it under ``DIRECT_WRITE`` and reading
+pauses only under a backlog of received messages, not after each one. ``try_write``
 refuses (returns False) whenever a direct write could be wrong — before the handshake, after a
 close was sent or received, when the transport is paused by back-pressure, or when
 permessage-deflate was negotiated — and the caller then falls back to the ASGI ``send``.
@@ -26,6 +27,8 @@ from websockets.http11 import Request
 DIRECT_WRITE = "nexus.direct_write"  # key in scope["extensions"]
 
 _OPCODE_BINARY_FIN = 0x82
+_READ_BACKLOG = 64  # received messages queued for the app before reading pauses ...
+_SMALL_MESSAGE = 64 * 1024  # ... or at once after a bigger one: at most ~4 MiB queued
 
 
 def frame_binary(payload: bytes) -> bytes:
@@ -53,6 +56,29 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if self.response.status_code == 101:  # the app runs: give it the direct path
             self.scope["extensions"][DIRECT_WRITE] = {"writer": self}
+
+    def send_receive_event_to_app(self) -> None:
+        """uvicorn's, but reading pauses only once ``_READ_BACKLOG`` small messages wait for
+        the app (uvicorn pauses after every message, and the app's reader resumes it at once:
+        two ``epoll_ctl`` calls per message received)."""
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:
+            return  # past websocket.close: reads stay active until the peer's close reply
+        if self.curr_msg_data_type == "text":
+            try:
+                self.queue.put_nowait({"type": "websocket.receive", "text": data.decode()})
+            except UnicodeDecodeError:
+                self.conn.send_close(1007)
+                self.handle_parser_exception()
+                return
+        else:
+            self.queue.put_nowait({"type": "websocket.receive", "bytes": data})
+        if not self.read_paused and (
+            self.queue.qsize() >= _READ_BACKLOG or len(data) > _SMALL_MESSAGE
+        ):
+            self.read_paused = True
+            self.transport.pause_reading()
 
     def try_write(self, wire: bytes) -> bool:
         if (

@@ -28,6 +28,8 @@ class EnvelopeRelay:
         return self.broker.instance_id
 
     def send(self, envelope: Envelope) -> None:
+        if self.broker.alone:
+            return  # no other instance has ever been there to receive it
         self._queue.append(envelope)
         self._wakeup.set()
 

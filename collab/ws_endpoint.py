@@ -32,6 +32,7 @@ from collab.transport import ChannelClosed
 
 log = logging.getLogger(__name__)
 _CLOSE_TIMEOUT = 2.0
+_FAIR_SHARE = 16  # frames handled from one connection before others get a turn
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -151,11 +152,17 @@ async def _serve(room: Room, conn: Connection) -> None:
 
 
 async def _read(room: Room, conn: Connection) -> None:
+    received = 0
     try:
         while True:
             frame = await conn.channel.recv()
             conn.check_rate(len(frame))
             room.receive(conn, frame)
+            received += 1
+            if received % _FAIR_SHARE == 0:
+                # recv() does not yield while frames are buffered: without this, one flooding
+                # connection's backlog runs ahead of every other connection's messages.
+                await asyncio.sleep(0)
     except ChannelClosed as exc:
         conn.abort(exc.code or close_codes.NORMAL, "closed by client")
         return

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.load --quick                 # every scenario once, short
     .venv/bin/python -m bench.load --scenarios S1,S2,S4 --runs 3 --json out.json
     .venv/bin/python -m bench.load --scenarios S1,S2 --long  # adds 60 s runs for the tails
+    .venv/bin/python -m bench.load --scenarios FLOOD --runs 1  # one connection floods a room
 
 Each server under test starts fresh for every run, pinned to core 0 (``taskset -c 0``);
 this process (the load generator) pins itself to core 1.
@@ -21,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.load import report, scenarios, servers
+from bench.load import flood, report, scenarios, servers
 from bench.load.measure import ForeignLoad
 
 ALL = ("S1", "S2", "RAMP", "S3", "S4", "S5")
-EXTRA = ("S1-LONG", "S2-LONG", "PROFILE")
+EXTRA = ("S1-LONG", "S2-LONG", "PROFILE", "FLOOD")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -112,6 +113,15 @@ def _progress(scenario: str, server: str, run: int, r: dict[str, Any], took: flo
         f"[{scenario} {server} run {run}] {took:.0f}s, other processes "
         f"{r['foreign_cpu_pct']:.0f} % of a core, max loop wait {r['max_wait_pct']:.1f} %:"
     )
+    if "flood" in r:
+        fl = r["flood"]
+        return (
+            f"{head} flooder closed {fl['close_code']} after {f(fl['start_to_close_ms'])} ms, "
+            f"{fl['accepted']} of its updates applied; others delivered "
+            f"{r['delivered']}/{r['expected']}, p99 before/during/after "
+            + " / ".join(f(r["phases"][p]["p99"]) for p in ("before", "during", "after"))
+            + " ms"
+        )
     if "latency" in r:
         return (
             f"{head} sent {r['updates_sent']}, delivered {r['delivered']}/{r['expected']}, "
@@ -190,7 +200,7 @@ async def _main(args: argparse.Namespace) -> int:
 
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for scenario in chosen:
-        names = ["ours"] if scenario in ("S5", "PROFILE") else server_names
+        names = ["ours"] if scenario in ("S5", "PROFILE", "FLOOD") else server_names
         results[scenario] = {name: [] for name in names}
         n = args.long_runs if scenario.endswith("-long") else runs
         if scenario == "PROFILE":
@@ -294,6 +304,8 @@ async def _one(scenario: str, name: str, opts: scenarios.Options, seed: int) -> 
         return await scenarios.run_s5(name, opts, seed=seed)
     if scenario == "PROFILE":
         return await scenarios.run_profile(name, opts, seed=seed)
+    if scenario == "FLOOD":
+        return await flood.run_flood(name, opts, seed=seed)
     raise ValueError(scenario)
 
 

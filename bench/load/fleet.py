@@ -178,9 +178,14 @@ async def run_phase(
     probes: dict[str, Callable[[], Any]],
     seed: int,
     split_by_tag: bool = False,
+    on_start: Callable[[float, LatencyRecorder], object] | None = None,
 ) -> dict[str, Any]:
     """Every live client sends ``rate`` updates/s (fixed interval, random phase) for
-    ``warmup`` + ``duration`` s; deliveries of updates scheduled in the window are measured."""
+    ``warmup`` + ``duration`` s; deliveries of updates scheduled in the window are measured.
+
+    ``on_start(window_start, recorder)`` is called as the phase starts, with the
+    ``perf_counter`` time at which the measured window will open and the recorder of the
+    deliveries (FLOOD starts its flooder from it and reads the raw latencies afterwards)."""
     rng = random.Random(seed)
     clients = fleet.live()
     room_sizes = collections.Counter(fleet.room_of(c.index) for c in clients)
@@ -216,6 +221,8 @@ async def run_phase(
         lag.start()
         t0 = perf_counter() + 0.05
         window_start = t0 + warmup
+        if on_start is not None:
+            on_start(window_start, recorder)
         sampling = asyncio.create_task(sampler.run_until(window_start, duration))
         burst = 0
         for t, index, key, frame, second in entries:

@@ -289,6 +289,53 @@ def s5_rows(results: Results) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def flood_rows(results: Results) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "run", "limit msg/s (burst 2x)", "flooder close code", "flood start -> close ms",
+        "flood frames written", "flood updates applied", "others: deliveries exp / recv",
+        "others dropped", "others p99 ms before / during / after",
+        "others max ms before / during / after",
+    ]  # fmt: skip
+    rows = []
+    for k, r in enumerate(results.get("FLOOD", {}).get("ours", [])):
+        fl, ph = r["flood"], r["phases"]
+        rows.append(
+            [
+                str(k + 1),
+                _f(fl["limit_messages_per_s"], 0),
+                str(fl["close_code"]) if fl["closed"] else "not closed",
+                _f(fl["start_to_close_ms"], 0),
+                str(fl["frames_written"]),
+                str(fl["accepted"]),
+                f"{r['expected']} / {r['delivered']}",
+                str(r["clients_closed"]),
+                " / ".join(_f(ph[p]["p99"]) for p in ("before", "during", "after")),
+                " / ".join(_f(ph[p]["max"], 0) for p in ("before", "during", "after")),
+            ]
+        )
+    return header, rows
+
+
+def flood_phase_rows(results: Results) -> tuple[list[str], list[list[str]]]:
+    header = ["run", "phase", "window seconds", "deliveries", "p50 ms", "p99 ms", "max ms"]
+    rows = []
+    for k, r in enumerate(results.get("FLOOD", {}).get("ours", [])):
+        for phase, ph in r["phases"].items():
+            lo, hi = ph["seconds"]
+            rows.append(
+                [
+                    str(k + 1),
+                    phase,
+                    f"{lo}-{hi - 1}" if hi > lo else "-",
+                    str(ph["n"]),
+                    _f(ph["p50"]),
+                    _f(ph["p99"]),
+                    _f(ph["max"]),
+                ]
+            )
+    return header, rows
+
+
 def targets(results: Results) -> tuple[list[str], list[list[str]]]:
     header = ["target", "ours", "reference", "verdict"]
     rows: list[list[str]] = []
@@ -414,7 +461,7 @@ def targets(results: Results) -> tuple[list[str], list[list[str]]]:
 
 def timelines(results: Results) -> str:
     out = []
-    for scenario in FANOUT:
+    for scenario in (*FANOUT, "FLOOD"):
         for server, runs in results.get(scenario, {}).items():
             for k, r in enumerate(runs):
                 ps = r["per_second"]
@@ -448,6 +495,15 @@ def render(results: Results) -> str:
         ("S3: idle synced connections over 100 rooms", s3_rows),
         ("S4: a brand-new client's sync of a 20000-update document", s4_rows),
         ("S5: two instances of ours sharing Redis (both on the server core), S2's shape", s5_rows),
+        (
+            "FLOOD: 1 room x 20 clients x 5/s; one more connection floods it with small valid "
+            "updates, far over its per-connection message limit",
+            flood_rows,
+        ),
+        (
+            "FLOOD: the other clients' latency by phase (by the second each update was sent)",
+            flood_phase_rows,
+        ),
         ("Targets (medians over runs)", targets),
     ):
         header, rows = fn(results)

@@ -180,6 +180,7 @@ class YClient(asyncio.Protocol):
         self.synced: asyncio.Future[float] = loop.create_future()
         self.closed: asyncio.Future[int | None] = loop.create_future()
         self.close_code: int | None = None
+        self.closed_at: float | None = None  # perf_counter when the server's close frame came
         self.step2_bytes = 0
         self._key = base64.b64encode(os.urandom(16))
         self._handshake = bytearray()
@@ -305,6 +306,7 @@ class YClient(asyncio.Protocol):
             elif opcode == OP_CLOSE:
                 body = data[start:end]
                 self.close_code = int.from_bytes(body[:2], "big") if len(body) >= 2 else 1005
+                self.closed_at = now
                 if self._open:
                     self.transport.write(client_frame(body[:2], OP_CLOSE))  # type: ignore[union-attr]
                     self._open = False

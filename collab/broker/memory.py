@@ -43,11 +43,13 @@ class MemoryHub:
         self._brokers.discard(broker)
 
     def _send(self, sender: MemoryBroker, envelope: Envelope) -> None:
+        receivers = [r for r in self._brokers if r is not sender and r._listens(envelope.doc_id)]
+        if not receivers:
+            return  # alone (the embedded mode): nothing to encode
         wire = Envelope.decode(envelope.encode())
         loop = asyncio.get_running_loop()
-        for receiver in self._brokers:
-            if receiver is not sender and receiver._listens(wire.doc_id):
-                loop.call_soon(self._arrive, receiver, wire)
+        for receiver in receivers:
+            loop.call_soon(self._arrive, receiver, wire)
 
     def _arrive(self, receiver: MemoryBroker, envelope: Envelope) -> None:
         # Checked again on arrival: an outage or unsubscribe in between loses the envelope.
