@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from collab.exceptions import FrameTooLarge, TextFrame
-from collab.fast_ws import DIRECT_WRITE, DirectWriter
+from collab.fast_ws import DIRECT_WRITE, DirectWriter, Receiver
 from collab.transport import ChannelClosed
 
 
@@ -21,6 +21,18 @@ class StarletteChannel:
     def try_write(self, wire: bytes) -> bool:
         """Write an already framed message straight to the socket, if that is safe now."""
         return not self._closed and self._writer is not None and self._writer.try_write(wire)
+
+    def set_receiver(self, receiver: Receiver | None) -> bool:
+        """Have binary messages handed to ``receiver`` as they arrive (``recv`` then sees
+        only the rest); False when the server protocol cannot."""
+        if self._writer is None:
+            return False
+        self._writer.set_receiver(receiver)
+        return True
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self._max
 
     @property
     def path(self) -> str:

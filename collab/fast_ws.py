@@ -8,8 +8,10 @@ extension its bytes are the same for every receiver: ``frame_binary`` builds the
 broadcast, and ``DirectWriter.try_write`` hands them straight to the connection's transport.
 
 ``NexusWebSocketProtocol`` is uvicorn's sans-I/O protocol (``websockets`` 14+), unchanged
-except that an accepted connection's scope carries it under ``DIRECT_WRITE`` and reading
-pauses only under a backlog of received messages, not after each one. ``try_write``
+except that an accepted connection's scope carries it under ``DIRECT_WRITE``, that the app
+may take binary messages through a callback (``set_receiver``: the room handles each one as
+uvicorn parses it, instead of a queue hand-off and a task wake-up per message), and that
+reading pauses only under a backlog of queued messages, not after each one. ``try_write``
 refuses (returns False) whenever a direct write could be wrong — before the handshake, after a
 close was sent or received, when the transport is paused by back-pressure, or when
 permessage-deflate was negotiated — and the caller then falls back to the ASGI ``send``.
@@ -19,6 +21,7 @@ Receiving, the handshake, pings and closes stay entirely uvicorn's.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -43,14 +46,38 @@ def frame_binary(payload: bytes) -> bytes:
     return header + payload
 
 
+Receiver = Callable[[bytes], None]
+
+
 @runtime_checkable
 class DirectWriter(Protocol):
     def try_write(self, wire: bytes) -> bool:
         """Write an already framed message now, or return False (the caller uses ASGI)."""
 
+    def set_receiver(self, receiver: Receiver | None) -> None:
+        """Hand every binary message to ``receiver`` as it is parsed (None: back to ASGI)."""
+
 
 class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's ``websockets-sansio`` protocol that exposes ``try_write`` to the app."""
+    """uvicorn's ``websockets-sansio`` protocol that exposes ``try_write`` and
+    ``set_receiver`` to the app."""
+
+    _receiver: Receiver | None = None
+
+    def set_receiver(self, receiver: Receiver | None) -> None:
+        if receiver is not None:
+            # Binary messages queued before now are handed over first, in order; anything
+            # else (a text message, the disconnect) stays for the app's ASGI receive.
+            queued = []
+            while not self.queue.empty():
+                queued.append(self.queue.get_nowait())
+            for message in queued:
+                data = message.get("bytes") if message["type"] == "websocket.receive" else None
+                if data is not None:
+                    receiver(data)
+                else:
+                    self.queue.put_nowait(message)
+        self._receiver = receiver
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -65,6 +92,9 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
         self.frames = []
         if self.close_sent:
             return  # past websocket.close: reads stay active until the peer's close reply
+        if self.curr_msg_data_type == "bytes" and self._receiver is not None:
+            self._receiver(data)  # no queue, no task wake-up: the room applies it now
+            return
         if self.curr_msg_data_type == "text":
             try:
                 self.queue.put_nowait({"type": "websocket.receive", "text": data.decode()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
@@ -128,7 +129,7 @@ async def _accepted(websocket: WebSocket, server: Server) -> None:
             return
         try:
             room.join(conn)
-            await _serve(room, conn)
+            await _serve(room, conn, channel)
         finally:
             room.leave(conn)
             server.rooms.release(doc_id)
@@ -140,15 +141,39 @@ async def _accepted(websocket: WebSocket, server: Server) -> None:
                 await channel.close(conn.close_code or close_codes.NORMAL, conn.close_reason)
 
 
-async def _serve(room: Room, conn: Connection) -> None:
+async def _serve(room: Room, conn: Connection, channel: StarletteChannel) -> None:
+    # Binary messages go straight from the protocol to the room when it can (fast_ws); the
+    # reader task then sees only what is left: text messages and the disconnect.
+    direct = channel.set_receiver(_receiver(room, conn, channel.max_frame_bytes))
     sender = asyncio.create_task(conn.run_sender(), name=f"send:{conn.id}")
     reader = asyncio.create_task(_read(room, conn), name=f"recv:{conn.id}")
     try:
         await conn.closed.wait()
     finally:
+        if direct:
+            channel.set_receiver(None)
         for task in (reader, sender):
             task.cancel()
         await asyncio.gather(reader, sender, return_exceptions=True)
+
+
+def _receiver(room: Room, conn: Connection, max_bytes: int) -> Callable[[bytes], None]:
+    def receive(frame: bytes) -> None:
+        if conn.closed.is_set():
+            return  # closed: what the peer still sends is dropped
+        try:
+            if len(frame) > max_bytes:
+                raise FrameTooLarge(len(frame), max_bytes)
+            _handle(room, conn, frame)
+        except Exception as exc:
+            _fail(room, conn, exc)
+
+    return receive
+
+
+def _handle(room: Room, conn: Connection, frame: bytes) -> None:
+    conn.check_rate(len(frame))
+    room.receive(conn, frame)
 
 
 async def _read(room: Room, conn: Connection) -> None:
@@ -156,8 +181,7 @@ async def _read(room: Room, conn: Connection) -> None:
     try:
         while True:
             frame = await conn.channel.recv()
-            conn.check_rate(len(frame))
-            room.receive(conn, frame)
+            _handle(room, conn, frame)
             received += 1
             if received % _FAIR_SHARE == 0:
                 # recv() does not yield while frames are buffered: without this, one flooding
@@ -165,22 +189,28 @@ async def _read(room: Room, conn: Connection) -> None:
                 await asyncio.sleep(0)
     except ChannelClosed as exc:
         conn.abort(exc.code or close_codes.NORMAL, "closed by client")
-        return
-    except FrameTooLarge as exc:
-        _refuse(room, conn, close_codes.MESSAGE_TOO_BIG, exc)
-    except RateLimited as exc:
-        _refuse(room, conn, close_codes.POLICY_VIOLATION, exc)
-    except DocumentTooLarge as exc:
-        _refuse(room, conn, close_codes.DOCUMENT_TOO_LARGE, exc)
-    except InvalidUpdate as exc:
-        _refuse(room, conn, close_codes.INVALID_PAYLOAD, exc)
-    except TextFrame as exc:
-        _refuse(room, conn, close_codes.UNSUPPORTED_DATA, exc)
-    except ProtocolError as exc:
-        _refuse(room, conn, close_codes.PROTOCOL_ERROR, exc)
     except Exception as exc:
-        log.exception("unexpected error handling a frame", extra={"doc_id": room.doc_id})
-        _refuse(room, conn, close_codes.INTERNAL_ERROR, exc)
+        _fail(room, conn, exc)
+
+
+def _fail(room: Room, conn: Connection, exc: Exception) -> None:
+    """Close ``conn`` with the code that names what was wrong with its input."""
+    for kind, code in _CLOSE_CODES:
+        if isinstance(exc, kind):
+            _refuse(room, conn, code, exc)
+            return
+    log.exception("unexpected error handling a frame", extra={"doc_id": room.doc_id})
+    _refuse(room, conn, close_codes.INTERNAL_ERROR, exc)
+
+
+_CLOSE_CODES: tuple[tuple[type[Exception], int], ...] = (
+    (FrameTooLarge, close_codes.MESSAGE_TOO_BIG),
+    (RateLimited, close_codes.POLICY_VIOLATION),
+    (DocumentTooLarge, close_codes.DOCUMENT_TOO_LARGE),
+    (InvalidUpdate, close_codes.INVALID_PAYLOAD),
+    (TextFrame, close_codes.UNSUPPORTED_DATA),
+    (ProtocolError, close_codes.PROTOCOL_ERROR),
+)
 
 
 def _refuse(room: Room, conn: Connection, code: int, exc: Exception) -> None:

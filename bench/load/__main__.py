@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         "server core, so a lower rate shows the cost of crossing without saturation)",
     )
     p.add_argument(
+        "--profile-shape",
+        choices=("S1", "S2"),
+        default="S1",
+        help="the load PROFILE samples ours under (default S1)",
+    )
+    p.add_argument(
         "--profile-dir",
         type=Path,
         default=Path(tempfile.gettempdir()) / "nexus-bench-profile",
@@ -177,6 +183,7 @@ async def _main(args: argparse.Namespace) -> int:
         s5_rate=args.s5_rate,
         s3_stages=tuple(int(x) for x in args.s3_stages.split(",")),
         profile_dir=args.profile_dir,
+        profile_shape=args.profile_shape,
     )
     if args.ramp_rates:
         opts.ramp_rates = tuple(float(x) for x in args.ramp_rates.split(","))
@@ -219,7 +226,8 @@ async def _main(args: argparse.Namespace) -> int:
     print(report.render(results))
     if "PROFILE" in results:
         for r in results["PROFILE"]["ours"]:
-            print("\n## Profile of ours under S1 (py-spy, share of non-idle samples)\n")
+            shape = args.profile_shape
+            print(f"\n## Profile of ours under {shape} (py-spy, share of non-idle samples)\n")
             for kind in ("self", "inclusive"):
                 print(f"{kind}:")
                 for fn, pct in r.get("top", {}).get(kind, []):

@@ -36,6 +36,7 @@ class Options:
     s4_updates: int = 20000
     s5_rate: float = 1.0  # updates/s per client (S2's load); lower it to see crossing alone
     ramp_rates: tuple[float, ...] = (0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
+    profile_shape: str = "S1"  # PROFILE's load: S1 (1 room x 50 x 5/s) or S2 (100 x 10 x 1/s)
     profile_dir: Path = field(
         default_factory=lambda: Path(tempfile.gettempdir()) / "nexus-bench-profile"
     )
@@ -424,15 +425,20 @@ async def run_s5(server_name: str, opts: Options, *, seed: int) -> dict[str, Any
 
 
 async def run_profile(server_name: str, opts: Options, *, seed: int) -> dict[str, Any]:
-    """S1's load on ours while py-spy samples it (100 Hz, non-blocking, on the generator's
-    core) for S1's window, or 60 s with ``--long``; these numbers are not tabled as S1."""
+    """S1's (or S2's, ``--profile-shape``) load on ours while py-spy samples it (100 Hz,
+    non-blocking, on the generator's core) for the scenario's window, or 60 s with ``--long``;
+    these numbers are not tabled as S1/S2."""
     srv = await servers.start("ours")
     opts.profile_dir.mkdir(parents=True, exist_ok=True)
     duration = opts.long_duration if opts.long else opts.duration
     mode = "deflate" if opts.deflate else "plain"
-    raw = opts.profile_dir / f"ours-s1-{mode}-{duration}s.txt"
+    shape = opts.profile_shape.upper()
+    rooms, per_room, rate = (100, 10, 1.0) if shape == "S2" else (1, 50, 5.0)
+    raw = opts.profile_dir / f"ours-{shape.lower()}-{mode}-{duration}s.txt"
     try:
-        fleet = await connect_fleet([srv], 1, 50, room_prefix="prof-", deflate=opts.deflate)
+        fleet = await connect_fleet(
+            [srv], rooms, per_room, room_prefix="prof-", deflate=opts.deflate
+        )
         spy = [
             str(servers.VENV_BIN / "py-spy"),
             "record",
@@ -450,7 +456,7 @@ async def run_profile(server_name: str, opts: Options, *, seed: int) -> dict[str
         )
         result = await run_phase(
             fleet,
-            rate=5.0,
+            rate=rate,
             warmup=opts.warmup,
             duration=duration,
             probes={"server": srv.sample},

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 import websockets
 from pycrdt import Array, Doc
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 from websockets.frames import Frame, Opcode
 
 from client import CanvasClient
 from collab import protocol
+from collab._starlette_channel import StarletteChannel
 from collab.fast_ws import NexusWebSocketProtocol, frame_binary
 from tests.support.servers import serve, settings_for
 
@@ -88,3 +91,60 @@ async def test_compression_enabled_but_not_offered_writes_directly(
     received = await _paint(tmp_path, compression=True, offer=None)
     assert received == [float(i) for i in range(200)]
     assert writes.count(True) >= 200
+
+
+async def test_binary_messages_reach_the_room_without_the_asgi_receive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under NexusWebSocketProtocol the reader task never sees a binary message: the room
+    gets each one from the protocol's callback."""
+    via_recv: list[bytes] = []
+    original = StarletteChannel.recv
+
+    async def recording(self: StarletteChannel) -> bytes:
+        frame = await original(self)
+        via_recv.append(frame)
+        return frame
+
+    monkeypatch.setattr(StarletteChannel, "recv", recording)
+    received = await _paint(tmp_path, compression=False, offer=None)
+    assert received == [float(i) for i in range(200)]
+    assert via_recv == []
+
+
+def _protocol() -> NexusWebSocketProtocol:
+    config = Config(app=lambda *args: None, ws=NexusWebSocketProtocol)
+    return NexusWebSocketProtocol(config, ServerState(), {})
+
+
+async def test_messages_queued_before_the_receiver_is_set_are_handed_over_in_order() -> None:
+    proto = _protocol()
+    for message in (
+        {"type": "websocket.receive", "bytes": b"1"},
+        {"type": "websocket.receive", "text": "t"},
+        {"type": "websocket.receive", "bytes": b"2"},
+        {"type": "websocket.disconnect", "code": 1000},
+    ):
+        proto.queue.put_nowait(message)  # type: ignore[arg-type]
+    got: list[bytes] = []
+    proto.set_receiver(got.append)
+    assert got == [b"1", b"2"]
+    left = [proto.queue.get_nowait() for _ in range(proto.queue.qsize())]
+    assert [m["type"] for m in left] == ["websocket.receive", "websocket.disconnect"]
+    proto.curr_msg_data_type, proto.frames = "bytes", [b"3", b"4"]
+    proto.send_receive_event_to_app()
+    assert got == [b"1", b"2", b"34"]
+    assert proto.queue.empty()
+    proto.set_receiver(None)
+    proto.transport = _PausableTransport()  # type: ignore[assignment]
+    proto.curr_msg_data_type, proto.frames = "bytes", [b"5"]
+    proto.send_receive_event_to_app()
+    assert got == [b"1", b"2", b"34"]
+    assert proto.queue.get_nowait() == {"type": "websocket.receive", "bytes": b"5"}
+
+
+class _PausableTransport:
+    paused = False
+
+    def pause_reading(self) -> None:
+        self.paused = True
