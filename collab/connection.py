@@ -1,17 +1,17 @@
-"""One client connection: a direct write when the socket keeps up, else a bounded send queue
-drained by its own task.
+"""One client connection: a direct write when the socket keeps up, else a bounded send queue.
 
 The room never awaits a socket. ``send`` writes the frame at once when the channel can take it
 without waiting (``DirectChannel.try_write``: nothing queued, the transport not paused) —
-the common case, and the cheap one. Otherwise it enqueues and wakes the sender task, which
-awaits the socket. A connection whose queue grows past its byte or message bound has fallen
-too far behind; it is closed with ``SLOW_CONSUMER`` and its client resyncs (sync step 1/2)
-when it reconnects, so nothing is lost by dropping it.
+the common case, and the cheap one. Otherwise it enqueues, and a sender task (started for
+the backlog, gone when it is drained) awaits the socket. A connection whose queue grows past
+its byte or message bound has fallen too far behind; it is closed with ``SLOW_CONSUMER`` and
+its client resyncs (sync step 1/2) when it reconnects, so nothing is lost by dropping it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 
 from collab import close_codes
+from collab.aio import LightEvent
 from collab.exceptions import RateLimited
 from collab.fast_ws import frame_binary
 from collab.identity import Principal
@@ -54,11 +55,11 @@ class Connection:
         self._max_messages = max_queue_messages
         self._on_sent = on_sent
         self._direct = channel if isinstance(channel, DirectChannel) else None
-        self._queue: deque[tuple[bytes, float]] = deque()
+        self._queue: deque[tuple[bytes, float]] | None = None  # made for a backlog only
         self._queued_bytes = 0
         self._sending = False  # the sender task is awaiting the channel with a frame
-        self._wakeup = asyncio.Event()
-        self.closed = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None  # runs only while frames are queued
+        self.closed = LightEvent()
         self.close_code: int | None = None
         self.close_reason = ""
         self._message_rate = (
@@ -114,9 +115,12 @@ class Connection:
                 "client too slow, reconnect to resync",
             )
             return
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append((frame, received_at if received_at is not None else time.perf_counter()))
         self._queued_bytes += len(frame)
-        self._wakeup.set()
+        if self._sender is None:
+            self._start_sender()
 
     def abort(self, code: int, reason: str) -> None:
         """Mark the connection closed with ``code``; the endpoint closes the socket."""
@@ -124,19 +128,43 @@ class Connection:
             return
         self.close_code = code
         self.close_reason = reason
-        self._queue.clear()
+        self._queue = None
         self._queued_bytes = 0
         self.closed.set()
-        self._wakeup.set()
 
-    async def run_sender(self) -> None:
-        """Drain the queue into the channel until the connection closes."""
-        while not self.closed.is_set():
-            if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
+    async def stop(self) -> None:
+        """Stop the sender task if one is running (it may be stuck on a dead socket)."""
+        sender = self._sender
+        if sender is not None and sender is not asyncio.current_task():
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+
+    async def drained(self) -> None:
+        """Wait until the sender task has nothing left to send (or the connection closed)."""
+        while self._sender is not None:
+            await asyncio.shield(self._sender)
+
+    def _start_sender(self) -> None:
+        # A task per backlog, not per connection: idle connections (most of them) and ones
+        # whose socket keeps up hold no task, no wake-up event, no suspended frame.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # used outside an event loop (synchronous tests): frames stay queued
+        self._sender = loop.create_task(self._drain(), name=f"send:{self.id}")
+
+    async def _drain(self) -> None:
+        try:
+            await self._send_queued()
+        finally:
+            self._sender = None
+
+    async def _send_queued(self) -> None:
+        while self._queue and not self.closed.is_set():
             frame, received_at = self._queue.popleft()
+            if not self._queue:
+                self._queue = None  # an empty deque still holds ~600 B
             self._queued_bytes -= len(frame)
             if self._direct is None or not self._direct.try_write(frame_binary(frame)):
                 self._sending = True

@@ -20,12 +20,16 @@ Receiving, the handshake, pings and closes stay entirely uvicorn's.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+
+from collab.aio import LightEvent
 
 DIRECT_WRITE = "nexus.direct_write"  # key in scope["extensions"]
 
@@ -58,11 +62,55 @@ class DirectWriter(Protocol):
         """Hand every binary message to ``receiver`` as it is parsed (None: back to ASGI)."""
 
 
+class _Inbox:
+    """What uvicorn's ``asyncio.Queue`` of received events is used for, in a fraction of its
+    memory (a Queue holds three deques, ~2.4 KiB, for every connection): a list, and at most
+    one waiter, since only the app's ``receive`` takes from it."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def get_nowait(self) -> Any:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+
 class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol that exposes ``try_write`` and
     ``set_receiver`` to the app."""
 
     _receiver: Receiver | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = _Inbox()  # type: ignore[assignment]
+        self.writable = LightEvent()  # type: ignore[assignment]
+        self.writable.set()
 
     def set_receiver(self, receiver: Receiver | None) -> None:
         if receiver is not None:
@@ -83,6 +131,13 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if self.response.status_code == 101:  # the app runs: give it the direct path
             self.scope["extensions"][DIRECT_WRITE] = {"writer": self}
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # The handshake's request and response (headers and all, ~3 KiB) are not needed
+            # once the response is sent; an idle connection should not keep them for hours.
+            del self.request, self.response
 
     def send_receive_event_to_app(self) -> None:
         """uvicorn's, but reading pauses only once ``_READ_BACKLOG`` small messages wait for

@@ -145,16 +145,15 @@ async def _serve(room: Room, conn: Connection, channel: StarletteChannel) -> Non
     # Binary messages go straight from the protocol to the room when it can (fast_ws); the
     # reader task then sees only what is left: text messages and the disconnect.
     direct = channel.set_receiver(_receiver(room, conn, channel.max_frame_bytes))
-    sender = asyncio.create_task(conn.run_sender(), name=f"send:{conn.id}")
     reader = asyncio.create_task(_read(room, conn), name=f"recv:{conn.id}")
     try:
         await conn.closed.wait()
     finally:
         if direct:
             channel.set_receiver(None)
-        for task in (reader, sender):
-            task.cancel()
-        await asyncio.gather(reader, sender, return_exceptions=True)
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await conn.stop()
 
 
 def _receiver(room: Room, conn: Connection, max_bytes: int) -> Callable[[bytes], None]:

@@ -115,20 +115,21 @@ async def test_aborted_queue_is_cleared_and_never_delivered() -> None:
     conn.send(b"c")  # overflows
     conn.send(b"d")  # ignored: already closed
     assert conn.queued_bytes == 0
-    await _finished(asyncio.create_task(conn.run_sender()))
+    await _finished(asyncio.create_task(conn.drained()))
     assert channel.sent == []
 
 
-async def test_run_sender_delivers_in_order_and_reports_each_frame() -> None:
+async def test_the_sender_delivers_in_order_and_reports_each_frame() -> None:
     channel = FakeChannel()
     reports: list[tuple[int, float]] = []
     conn = _connection(channel, on_sent=lambda size, latency: reports.append((size, latency)))
-    sender = asyncio.create_task(conn.run_sender())
     frames = [bytes([i]) * (i + 1) for i in range(20)]
     for frame in frames[:10]:
         conn.send(frame)
     await channel.wait_sent(10)
-    for frame in frames[10:]:  # after the sender went back to waiting
+    await _finished(asyncio.create_task(conn.drained()))
+    assert conn._sender is None  # no task while nothing is queued
+    for frame in frames[10:]:  # a new backlog starts a new sender
         conn.send(frame)
     await channel.wait_sent(20)
     assert channel.sent == frames
@@ -136,26 +137,22 @@ async def test_run_sender_delivers_in_order_and_reports_each_frame() -> None:
     assert all(latency >= 0 for _, latency in reports)
     assert conn.queued_bytes == 0
     conn.abort(close_codes.NORMAL, "done")
-    await _finished(sender)
+    await _finished(asyncio.create_task(conn.stop()))
 
 
 async def test_latency_is_measured_from_received_at() -> None:
     channel = FakeChannel()
     reports: list[float] = []
     conn = _connection(channel, on_sent=lambda size, latency: reports.append(latency))
-    sender = asyncio.create_task(conn.run_sender())
     conn.send(b"late", received_at=time.perf_counter() - 1.0)
     await channel.wait_sent(1)
     assert reports[0] >= 1.0
-    conn.abort(close_codes.NORMAL, "done")
-    await _finished(sender)
 
 
 async def test_queue_counts_only_frames_not_yet_handed_to_the_channel() -> None:
     channel = FakeChannel()
     channel.gate.clear()  # the socket is stuck
     conn = _connection(channel, max_messages=2)
-    sender = asyncio.create_task(conn.run_sender())
     conn.send(b"first")
     await eventually(lambda: conn.queued_bytes == 0)  # taken, blocked in channel.send
     conn.send(b"second")
@@ -164,7 +161,7 @@ async def test_queue_counts_only_frames_not_yet_handed_to_the_channel() -> None:
     conn.send(b"fourth")
     assert conn.close_code == close_codes.SLOW_CONSUMER
     channel.gate.set()
-    await _finished(sender)
+    await _finished(asyncio.create_task(conn.drained()))
     assert channel.sent == [b"first"]
 
 
@@ -176,13 +173,12 @@ async def test_channel_closed_during_send_aborts(error: ChannelClosed, expected_
     channel = FakeChannel()
     reports: list[int] = []
     conn = _connection(channel, on_sent=lambda size, latency: reports.append(size))
-    sender = asyncio.create_task(conn.run_sender())
     conn.send(b"ok")
     await channel.wait_sent(1)
     channel.fail = error
     conn.send(b"lost")
     conn.send(b"also lost")
-    await _finished(sender)  # returns instead of raising
+    await _finished(asyncio.create_task(conn.drained()))  # returns instead of raising
     assert conn.closed.is_set()
     assert conn.close_code == expected_code
     assert conn.close_reason == "peer went away"
@@ -190,13 +186,23 @@ async def test_channel_closed_during_send_aborts(error: ChannelClosed, expected_
     assert reports == [2]
 
 
-async def test_abort_stops_an_idle_sender() -> None:
-    conn = _connection(FakeChannel())
-    sender = asyncio.create_task(conn.run_sender())
-    await asyncio.sleep(0)  # let it start waiting
+async def test_stop_ends_a_sender_stuck_on_a_dead_socket() -> None:
+    channel = FakeChannel()
+    channel.gate.clear()  # the socket never takes the frame
+    conn = _connection(channel)
+    conn.send(b"stuck")
+    await eventually(lambda: conn.queued_bytes == 0)  # taken, blocked in channel.send
     conn.abort(close_codes.GOING_AWAY, "room closed")
-    await _finished(sender)
+    await _finished(asyncio.create_task(conn.stop()))
+    assert conn._sender is None
     assert conn.close_code == close_codes.GOING_AWAY
+    assert channel.sent == []
+
+
+def test_without_an_event_loop_frames_wait_in_the_queue() -> None:
+    conn = _connection(FakeChannel())
+    conn.send(b"queued")
+    assert conn.queued_bytes == 6 and conn._sender is None
 
 
 def test_first_abort_wins() -> None:

@@ -63,7 +63,6 @@ class Peer:
         )
         self.doc: Doc[Any] = Doc()
         self.awareness = Awareness(self.doc)
-        self.sender: asyncio.Task[None] = asyncio.create_task(self.conn.run_sender())
 
     async def take(self) -> list[protocol.Message]:
         """Everything the room has sent to this peer since the last call, decoded."""
@@ -110,7 +109,7 @@ async def peer(room: Room) -> AsyncIterator[Callable[[str], Peer]]:
     yield make
     for p in peers:
         p.conn.abort(close_codes.NORMAL, "test over")
-    await asyncio.gather(*(p.sender for p in peers))
+    await asyncio.gather(*(p.conn.stop() for p in peers))
     room.close()
 
 
