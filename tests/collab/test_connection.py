@@ -10,6 +10,7 @@ import pytest
 
 from collab import close_codes
 from collab.connection import Connection
+from collab.fast_ws import frame_binary
 from collab.identity import Principal
 from collab.transport import ChannelClosed
 from tests.support.waiting import eventually
@@ -220,3 +221,58 @@ def test_one_frame_larger_than_the_byte_bound_passes_on_an_empty_queue() -> None
     conn.send(b"y")  # but nothing may pile up behind it
     assert conn.closed.is_set()
     assert conn.close_code == close_codes.SLOW_CONSUMER
+
+
+class DirectFakeChannel(FakeChannel):
+    """A channel whose socket takes writes at once (as fast_ws's), unless ``writable`` is
+    False; records each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writable = True
+        self.writes: list[bytes] = []
+
+    def try_write(self, wire: bytes) -> bool:
+        if self.writable:
+            self.writes.append(wire)
+        return self.writable
+
+
+async def test_frames_sent_in_one_loop_iteration_go_out_in_one_write() -> None:
+    channel = DirectFakeChannel()
+    reports: list[int] = []
+    conn = _connection(channel, on_sent=lambda size, latency: reports.append(size))
+    for frame in (b"a", b"bb", b"ccc"):
+        conn.send(frame)
+    assert channel.writes == []  # not yet: at the end of the iteration
+    await asyncio.sleep(0)
+    assert channel.writes == [frame_binary(b"a") + frame_binary(b"bb") + frame_binary(b"ccc")]
+    assert reports == [1, 2, 3]
+    conn.send(b"d", wire=b"pre-framed")
+    await asyncio.sleep(0)
+    assert channel.writes[1:] == [b"pre-framed"]  # a broadcast's shared bytes, as given
+
+
+async def test_a_socket_that_cannot_take_a_write_gets_the_frames_queued_in_order() -> None:
+    channel = DirectFakeChannel()
+    channel.writable = False
+    conn = _connection(channel)
+    for frame in (b"1", b"2"):
+        conn.send(frame)
+    await asyncio.sleep(0)
+    assert conn.queued_bytes == 2 and channel.writes == []
+    channel.writable = True  # the socket drained: the queue goes first, then the new frame
+    conn.send(b"3")
+    await asyncio.sleep(0)
+    await _finished(asyncio.create_task(conn.drained()))
+    assert channel.sent == []
+    assert channel.writes == [frame_binary(b"1"), frame_binary(b"2"), frame_binary(b"3")]
+
+
+async def test_frames_batched_before_an_abort_are_dropped() -> None:
+    channel = DirectFakeChannel()
+    conn = _connection(channel)
+    conn.send(b"x")
+    conn.abort(close_codes.GOING_AWAY, "room closed")
+    await asyncio.sleep(0)
+    assert channel.writes == [] and channel.sent == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,19 +29,42 @@ def test_frames_are_what_websockets_itself_serializes(size: int) -> None:
     assert frame_binary(payload) == expected
 
 
+def _frames_in(wire: bytes) -> int:
+    """How many server frames (unmasked) ``wire`` holds."""
+    count = pos = 0
+    while pos < len(wire):
+        size, pos = wire[pos + 1] & 0x7F, pos + 2
+        if size == 126:
+            size, pos = int.from_bytes(wire[pos : pos + 2]), pos + 2
+        elif size == 127:
+            size, pos = int.from_bytes(wire[pos : pos + 8]), pos + 8
+        pos += size
+        count += 1
+    assert pos == len(wire)
+    return count
+
+
+@dataclass
+class Writes:
+    """Every answer of try_write, and how many frames the direct writes carried."""
+
+    answers: list[bool] = field(default_factory=list)
+    frames: int = 0
+
+
 @pytest.fixture
-def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """Every answer of try_write: True for a direct write, False when it stepped aside."""
-    answers: list[bool] = []
+def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Writes]:
+    seen = Writes()
     original = NexusWebSocketProtocol.try_write
 
     def counting(self: NexusWebSocketProtocol, wire: bytes) -> bool:
         answer = original(self, wire)
-        answers.append(answer)
+        seen.answers.append(answer)
+        seen.frames += _frames_in(wire) if answer else 0
         return answer
 
     monkeypatch.setattr(NexusWebSocketProtocol, "try_write", counting)
-    yield answers
+    yield seen
 
 
 async def _paint(tmp_path: Path, *, compression: bool, offer: str | None) -> list[float]:
@@ -70,27 +94,28 @@ async def _paint(tmp_path: Path, *, compression: bool, offer: str | None) -> lis
 
 
 async def test_broadcasts_are_written_directly_and_arrive_in_order(
-    tmp_path: Path, writes: list[bool]
+    tmp_path: Path, writes: Writes
 ) -> None:
     received = await _paint(tmp_path, compression=False, offer="deflate")
     assert received == [float(i) for i in range(200)]
-    assert writes.count(True) >= 200  # every update to ben went the direct way
+    assert writes.answers and all(writes.answers)
+    assert writes.frames >= 200  # every update to ben went the direct way
 
 
 async def test_with_compression_negotiated_uvicorn_sends_every_frame(
-    tmp_path: Path, writes: list[bool]
+    tmp_path: Path, writes: Writes
 ) -> None:
     received = await _paint(tmp_path, compression=True, offer="deflate")
     assert received == [float(i) for i in range(200)]
-    assert writes and not any(writes)  # each receiver's deflated bytes differ
+    assert writes.answers and not any(writes.answers)  # each receiver's deflated bytes differ
 
 
 async def test_compression_enabled_but_not_offered_writes_directly(
-    tmp_path: Path, writes: list[bool]
+    tmp_path: Path, writes: Writes
 ) -> None:
     received = await _paint(tmp_path, compression=True, offer=None)
     assert received == [float(i) for i in range(200)]
-    assert writes.count(True) >= 200
+    assert writes.frames >= 200
 
 
 async def test_binary_messages_reach_the_room_without_the_asgi_receive(
