@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -33,6 +32,14 @@ _ids = itertools.count(1)
 
 class Connection:
     """A client's connection to one room."""
+
+    # Thousands are held at once, most of them idle: no per-instance __dict__.
+    __slots__ = (
+        "__weakref__", "_batch", "_byte_rate", "_direct", "_loop", "_max_bytes",
+        "_max_messages", "_message_rate", "_on_sent", "_queue", "_queued_bytes", "_sender",
+        "_sending", "awareness_ids", "channel", "close_code", "close_reason", "closed",
+        "denied_at", "id", "principal", "role",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -56,6 +63,10 @@ class Connection:
         self._max_messages = max_queue_messages
         self._on_sent = on_sent
         self._direct = channel if isinstance(channel, DirectChannel) else None
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # made outside an event loop (synchronous tests)
         self._queue: deque[tuple[bytes, float]] | None = None  # made for a backlog only
         self._queued_bytes = 0
         self._sending = False  # the sender task is awaiting the channel with a frame
@@ -99,11 +110,9 @@ class Connection:
         framed (``frame_binary``), shared by a broadcast's receivers."""
         if self.closed.is_set():
             return
-        if self._direct is not None:
+        if self._direct is not None and self._loop is not None:
             if self._batch is None:
-                if not _flush_at_end_of_iteration(self):
-                    self._enqueue(frame, received_at)  # no running loop: synchronous use
-                    return
+                _flusher.add(self, self._loop)
                 self._batch = []
             self._batch.append((frame, wire, received_at))
             return
@@ -175,11 +184,9 @@ class Connection:
     def _start_sender(self) -> None:
         # A task per backlog, not per connection: idle connections (most of them) and ones
         # whose socket keeps up hold no task, no wake-up event, no suspended frame.
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        if self._loop is None:
             return  # used outside an event loop (synchronous tests): frames stay queued
-        self._sender = loop.create_task(self._drain(), name=f"send:{self.id}")
+        self._sender = self._loop.create_task(self._drain(), name=f"send:{self.id}")
 
     async def _drain(self) -> None:
         try:
@@ -206,14 +213,28 @@ class Connection:
                 self._on_sent(len(frame), time.perf_counter() - received_at)
 
 
-class _Flusher(threading.local):
-    """Connections with frames batched in the running loop's current iteration."""
+class _Flusher:
+    """Connections with frames batched in the current loop iteration (the server runs one
+    event loop; a connection used from another loop starts a fresh batch)."""
 
-    loop: asyncio.AbstractEventLoop | None = None
-    pending: list[Connection]
+    __slots__ = ("loop", "pending")
 
     def __init__(self) -> None:
-        self.pending = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pending: list[Connection] = []
+
+    def add(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
+        """Have ``conn._flush`` called once the callbacks ready now have run.
+
+        A broadcast reaches every receiver in the same iteration, and so do the other updates
+        that arrived with it: under load one write carries several frames to a socket, at no
+        cost in latency when the server is idle (the flush runs right after the current
+        callback)."""
+        if not self.pending or self.loop is not loop:
+            self.loop = loop
+            self.pending = []
+            loop.call_soon(self.flush)
+        self.pending.append(conn)
 
     def flush(self) -> None:
         pending, self.pending = self.pending, []
@@ -222,22 +243,3 @@ class _Flusher(threading.local):
 
 
 _flusher = _Flusher()
-
-
-def _flush_at_end_of_iteration(conn: Connection) -> bool:
-    """Have ``conn._flush`` called once the callbacks ready now have run (False: no loop).
-
-    A broadcast reaches every receiver in the same iteration, and so do the other updates
-    that arrived with it: under load one write carries several frames to a socket, at no
-    cost in latency when the server is idle (the flush runs right after the current
-    callback)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    if not _flusher.pending or _flusher.loop is not loop:
-        _flusher.loop = loop
-        _flusher.pending = []
-        loop.call_soon(_flusher.flush)
-    _flusher.pending.append(conn)
-    return True

@@ -21,7 +21,7 @@ _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 ROLES = ("owner", "editor", "viewer")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Principal:
     """Who is on the other end of a connection or request.
 

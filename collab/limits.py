@@ -10,6 +10,8 @@ from collections.abc import Callable
 class TokenBucket:
     """``rate`` tokens per second, holding at most ``burst``."""
 
+    __slots__ = ("_clock", "_tokens", "_updated", "burst", "rate")
+
     def __init__(
         self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:

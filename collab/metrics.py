@@ -16,6 +16,23 @@ from prometheus_client.registry import Collector
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
+class PlainCounter(Collector):
+    """A counter for the hot path (every frame): a plain int, exported when scraped.
+    ``prometheus_client.Counter.inc`` takes a lock each time; the event loop is the only
+    writer here."""
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.value = 0
+
+    def inc(self, amount: int = 1) -> None:
+        self.value += amount
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(self.name, self.documentation, value=self.value)
+
+
 class FanoutStats(Collector):
     """Bytes sent and fan-out latency, counted with plain ints on the hot path (every frame to
     every receiver) and turned into Prometheus families only when scraped: prometheus_client's
@@ -50,9 +67,10 @@ class Metrics:
         r = self.registry
         self.connections = Gauge("nexus_connections", "Open WebSocket connections", registry=r)
         self.rooms = Gauge("nexus_rooms", "Rooms loaded in memory", registry=r)
-        self.updates_applied = Counter(
-            "nexus_updates_applied", "Document updates applied to rooms", registry=r
+        self.updates_applied = PlainCounter(
+            "nexus_updates_applied", "Document updates applied to rooms"
         )
+        r.register(self.updates_applied)
         self.connections_refused = Counter(
             "nexus_connections_refused",
             "WebSocket upgrades refused by the per-address limits",
@@ -61,7 +79,8 @@ class Metrics:
         self.updates_denied = Counter(
             "nexus_updates_denied", "Updates refused because the sender is a viewer", registry=r
         )
-        self.bytes_in = Counter("nexus_bytes_in", "WebSocket bytes received", registry=r)
+        self.bytes_in = PlainCounter("nexus_bytes_in", "WebSocket bytes received")
+        r.register(self.bytes_in)
         self.connections_closed = Counter(
             "nexus_connections_closed",
             "Connections closed, by close code",

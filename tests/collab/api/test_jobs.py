@@ -412,7 +412,9 @@ class TestSlowJobs:
 
     @pytest.fixture
     def settings(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-        monkeypatch.setenv("NEXUS_AI_GRABCUT_ITERATIONS", "12")
+        # Long enough that a cancel sent at 10 % lands before the last step even on a busy
+        # machine (12 iterations once finished first under load).
+        monkeypatch.setenv("NEXUS_AI_GRABCUT_ITERATIONS", "20")  # the most allowed
         monkeypatch.setenv("NEXUS_AI_FALLBACK_MAX_SIDE", "640")
         return settings_for(tmp_path, jobs_lease_seconds=3.0)
 
