@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from collab.exceptions import FrameTooLarge, TextFrame
@@ -22,13 +25,33 @@ class StarletteChannel:
         """Write an already framed message straight to the socket, if that is safe now."""
         return not self._closed and self._writer is not None and self._writer.try_write(wire)
 
-    def set_receiver(self, receiver: Receiver | None) -> bool:
-        """Have binary messages handed to ``receiver`` as they arrive (``recv`` then sees
-        only the rest); False when the server protocol cannot."""
+    def set_receiver(
+        self,
+        receiver: Receiver,
+        *,
+        on_text: Callable[[], None],
+        on_closed: Callable[[int | None], None],
+    ) -> bool:
+        """Have every binary message handed to ``receiver`` as it arrives, a text message
+        reported to ``on_text`` and the peer's disconnect to ``on_closed(code)``: nothing then
+        waits in ``recv``. False when the server protocol cannot (use ``recv``)."""
         if self._writer is None:
             return False
-        self._writer.set_receiver(receiver)
+
+        def on_event(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.disconnect":
+                self._closed = True
+                on_closed(message.get("code"))
+            else:
+                on_text()
+
+        self._writer.set_receiver(receiver, on_event)
         return True
+
+    def clear_receiver(self) -> None:
+        """Back to ``recv`` for everything (after ``set_receiver``)."""
+        if self._writer is not None:
+            self._writer.set_receiver(None)
 
     @property
     def max_frame_bytes(self) -> int:

@@ -28,6 +28,8 @@ from typing import Any, Protocol, runtime_checkable
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+from websockets.protocol import Protocol as WebSocketProtocol
+from websockets.protocol import State
 
 from collab.aio import LightEvent
 
@@ -51,6 +53,7 @@ def frame_binary(payload: bytes) -> bytes:
 
 
 Receiver = Callable[[bytes], None]
+EventSink = Callable[[dict[str, Any]], None]
 
 
 @runtime_checkable
@@ -58,8 +61,10 @@ class DirectWriter(Protocol):
     def try_write(self, wire: bytes) -> bool:
         """Write an already framed message now, or return False (the caller uses ASGI)."""
 
-    def set_receiver(self, receiver: Receiver | None) -> None:
-        """Hand every binary message to ``receiver`` as it is parsed (None: back to ASGI)."""
+    def set_receiver(self, receiver: Receiver | None, on_event: EventSink | None = None) -> None:
+        """Hand every binary message to ``receiver`` as it is parsed, and every other ASGI
+        receive event (a text message, the disconnect) to ``on_event`` (None: back to
+        ASGI's ``receive``)."""
 
 
 class _Inbox:
@@ -67,13 +72,17 @@ class _Inbox:
     memory (a Queue holds three deques, ~2.4 KiB, for every connection): a list, and at most
     one waiter, since only the app's ``receive`` takes from it."""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_waiter", "divert")
 
     def __init__(self) -> None:
         self._items: list[Any] = []
         self._waiter: asyncio.Future[None] | None = None
+        self.divert: EventSink | None = None  # takes the events instead, when set
 
     def put_nowait(self, item: Any) -> None:
+        if self.divert is not None:
+            self.divert(item)
+            return
         self._items.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -112,20 +121,24 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = LightEvent()  # type: ignore[assignment]
         self.writable.set()
 
-    def set_receiver(self, receiver: Receiver | None) -> None:
+    def set_receiver(self, receiver: Receiver | None, on_event: EventSink | None = None) -> None:
+        inbox: _Inbox = self.queue  # type: ignore[assignment]
         if receiver is not None:
-            # Binary messages queued before now are handed over first, in order; anything
-            # else (a text message, the disconnect) stays for the app's ASGI receive.
+            # What was queued before now is handed over first, in order; without an
+            # ``on_event`` the other events stay for the app's ASGI receive.
             queued = []
-            while not self.queue.empty():
-                queued.append(self.queue.get_nowait())
+            while not inbox.empty():
+                queued.append(inbox.get_nowait())
             for message in queued:
                 data = message.get("bytes") if message["type"] == "websocket.receive" else None
                 if data is not None:
                     receiver(data)
+                elif on_event is not None:
+                    on_event(message)
                 else:
-                    self.queue.put_nowait(message)
+                    inbox.put_nowait(message)
         self._receiver = receiver
+        inbox.divert = on_event if receiver is not None else None
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -138,6 +151,14 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
             # The handshake's request and response (headers and all, ~3 KiB) are not needed
             # once the response is sent; an idle connection should not keep them for hours.
             del self.request, self.response
+            conn = self.conn
+            if conn.state is State.OPEN and not conn.reader.buffer:
+                # websockets' parser generator keeps the parsed request in its frame for the
+                # connection's life; nothing was received since, so a fresh frame parser
+                # (what it runs next anyway) takes its place, as websockets' own discard()
+                # swaps do.
+                conn.parser = WebSocketProtocol.parse(conn)
+                next(conn.parser)
 
     def send_receive_event_to_app(self) -> None:
         """uvicorn's, but reading pauses only once ``_READ_BACKLOG`` small messages wait for

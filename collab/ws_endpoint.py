@@ -142,15 +142,23 @@ async def _accepted(websocket: WebSocket, server: Server) -> None:
 
 
 async def _serve(room: Room, conn: Connection, channel: StarletteChannel) -> None:
-    # Binary messages go straight from the protocol to the room when it can (fast_ws); the
-    # reader task then sees only what is left: text messages and the disconnect.
-    direct = channel.set_receiver(_receiver(room, conn, channel.max_frame_bytes))
+    # Binary messages go straight from the protocol to the room when it can (fast_ws), and
+    # so do a text message and the disconnect: then no reader task waits for each connection.
+    if channel.set_receiver(
+        _receiver(room, conn, channel.max_frame_bytes),
+        on_text=lambda: _fail(room, conn, TextFrame()),
+        on_closed=lambda code: conn.abort(code or close_codes.NORMAL, "closed by client"),
+    ):
+        try:
+            await conn.closed.wait()
+        finally:
+            channel.clear_receiver()
+            await conn.stop()
+        return
     reader = asyncio.create_task(_read(room, conn), name=f"recv:{conn.id}")
     try:
         await conn.closed.wait()
     finally:
-        if direct:
-            channel.set_receiver(None)
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
         await conn.stop()

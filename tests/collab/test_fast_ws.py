@@ -173,3 +173,20 @@ class _PausableTransport:
 
     def pause_reading(self) -> None:
         self.paused = True
+
+
+async def test_with_an_event_sink_nothing_is_left_for_the_asgi_receive() -> None:
+    proto = _protocol()
+    proto.queue.put_nowait({"type": "websocket.receive", "text": "early"})  # type: ignore[arg-type]
+    got: list[bytes] = []
+    events: list[dict[str, object]] = []
+    proto.set_receiver(got.append, events.append)
+    proto.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})  # type: ignore[arg-type]
+    assert events == [
+        {"type": "websocket.receive", "text": "early"},
+        {"type": "websocket.disconnect", "code": 1006},
+    ]
+    assert proto.queue.empty()
+    proto.set_receiver(None)  # back to ASGI: events queue again
+    proto.queue.put_nowait({"type": "websocket.disconnect", "code": 1000})  # type: ignore[arg-type]
+    assert proto.queue.qsize() == 1 and len(events) == 2
