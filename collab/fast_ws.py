@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import Protocol as WebSocketProtocol
 from websockets.protocol import State
@@ -38,6 +39,7 @@ DIRECT_WRITE = "nexus.direct_write"  # key in scope["extensions"]
 _OPCODE_BINARY_FIN = 0x82
 _READ_BACKLOG = 64  # received messages queued for the app before reading pauses ...
 _SMALL_MESSAGE = 64 * 1024  # ... or at once after a bigger one: at most ~4 MiB queued
+_EVENTS_PER_TURN = 32  # frames handled from one read before other connections get a turn
 
 
 def frame_binary(payload: bytes) -> bytes:
@@ -117,6 +119,8 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._backlog: list[Any] = []  # parsed events not handled yet (a long read)
+        self._turn_paused = False
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = LightEvent()  # type: ignore[assignment]
         self.writable.set()
@@ -159,6 +163,62 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
                 # swaps do.
                 conn.parser = WebSocketProtocol.parse(conn)
                 next(conn.parser)
+
+    def handle_events(self) -> None:
+        """uvicorn's, a turn at a time: at most ``_EVENTS_PER_TURN`` parsed events, then the
+        rest after the other ready callbacks (reading paused meanwhile). One read can hold
+        thousands of small frames (a flood, or a client catching up); handled in one go they
+        would delay every other connection of the server for as long."""
+        events = self.conn.events_received()
+        if self._backlog:
+            self._backlog.extend(events)
+            return  # a turn is already scheduled; keep the order
+        self._handle_turn(events)
+
+    def _handle_turn(self, events: list[Any]) -> None:
+        turn, rest = events[:_EVENTS_PER_TURN], events[_EVENTS_PER_TURN:]
+        self._backlog = rest
+        if rest and not self._turn_paused:
+            self._turn_paused = True
+            self.transport.pause_reading()
+        for event in turn:
+            self._handle_event(event)
+        if rest:
+            self.loop.call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        if self.disconnected:
+            self._backlog = []
+            return
+        events, self._backlog = self._backlog, []
+        self._handle_turn(events)
+        if not self._backlog and self._turn_paused:
+            self._turn_paused = False
+            if not self.read_paused:
+                self.transport.resume_reading()
+
+    def _handle_event(self, event: Any) -> None:
+        if isinstance(event, Request):
+            self.handle_connect(event)
+        elif isinstance(event, Frame):
+            if event.opcode == Opcode.CONT:
+                self.handle_cont(event)
+            elif event.opcode == Opcode.TEXT:
+                self.handle_text(event)
+            elif event.opcode == Opcode.BINARY:
+                self.handle_bytes(event)
+            elif event.opcode == Opcode.PING:
+                self.handle_ping()
+            elif event.opcode == Opcode.PONG:
+                self.handle_pong(event)
+            elif event.opcode == Opcode.CLOSE:
+                self.handle_close(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        backlog, self._backlog = self._backlog, []
+        for event in backlog:  # received before the loss: handled before the disconnect
+            self._handle_event(event)
+        super().connection_lost(exc)
 
     def send_receive_event_to_app(self) -> None:
         """uvicorn's, but reading pauses only once ``_READ_BACKLOG`` small messages wait for

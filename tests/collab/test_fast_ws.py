@@ -190,3 +190,38 @@ async def test_with_an_event_sink_nothing_is_left_for_the_asgi_receive() -> None
     proto.set_receiver(None)  # back to ASGI: events queue again
     proto.queue.put_nowait({"type": "websocket.disconnect", "code": 1000})  # type: ignore[arg-type]
     assert proto.queue.qsize() == 1 and len(events) == 2
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.reading = True
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+
+async def test_a_long_read_is_handled_a_turn_at_a_time_in_order() -> None:
+    """A flood's read holds thousands of frames: other connections get turns in between."""
+    proto = _protocol()
+    transport = _Transport()
+    proto.transport = transport  # type: ignore[assignment]
+    proto.loop = asyncio.get_running_loop()
+    got: list[bytes] = []
+    proto.set_receiver(got.append)
+    reads = [
+        [Frame(Opcode.BINARY, bytes([i])) for i in range(70)],
+        [Frame(Opcode.BINARY, bytes([i])) for i in range(70, 80)],
+    ]
+    proto.conn.events_received = lambda: reads.pop(0)  # type: ignore[method-assign]
+    proto.handle_events()
+    assert len(got) == 32 and not transport.reading
+    proto.handle_events()  # more data before the next turn: queued behind, not ahead
+    assert len(got) == 32
+    for expected in (64, 80):
+        await asyncio.sleep(0)
+        assert len(got) == expected
+    assert got == [bytes([i]) for i in range(80)]
+    assert transport.reading
