@@ -23,7 +23,15 @@ from hypothesis.vendor import pretty
 from pycrdt import Array, Doc, Map, Text
 
 from collab._canvas_validate import MAX_DIMENSION, MAX_DPI, MAX_ID_LENGTH
-from collab.canvas import BLEND_MODES, LAYER_KINDS, STROKE_TOOLS, Canvas, CanvasMeta, Layer
+from collab.canvas import (
+    BLEND_MODES,
+    LAYER_KINDS,
+    STROKE_TOOLS,
+    Canvas,
+    CanvasMeta,
+    Layer,
+    _clone,
+)
 
 # schemathesis's pytest plugin, loaded into every session, swaps Hypothesis's example printer
 # for a no-op (a speed-up for huge schemas): a failing test would print `changes=,` instead
@@ -236,23 +244,6 @@ def foreign_edits(max_edits: int = 10) -> st.SearchStrategy[list[tuple[Any, ...]
     return st.tuples(initial, st.lists(edits(), max_size=max_edits)).map(lambda t: [*t[0], *t[1]])
 
 
-def clone(value: Any) -> Any:
-    """A preliminary deep copy of a (possibly integrated) value, ready to insert again."""
-    if isinstance(value, Map):
-        return Map({key: clone(item) for key, item in value.items()})
-    if isinstance(value, Array):
-        return Array([clone(item) for item in value])
-    if isinstance(value, Text):
-        return Text(str(value))
-    if isinstance(value, bytearray):
-        return bytes(value)
-    if isinstance(value, dict):
-        return {key: clone(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [clone(item) for item in value]
-    return value
-
-
 def _pick(array: Array[Any], index: int) -> Any:
     return array[index % len(array)] if len(array) else None
 
@@ -291,7 +282,7 @@ def apply_edit(doc: Doc[Any], edit: tuple[Any, ...]) -> None:
         elif kind == "move" and len(layers):
             # What canvas.move_layer does, but without looking at ids: delete + reinsert a copy.
             src = args[0] % len(layers)
-            copy = clone(layers[src])
+            copy = _clone(layers[src])  # the same deep copy the server's writers make
             del layers[src]
             layers.insert(args[1] % (len(layers) + 1), copy)
 
