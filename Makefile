@@ -12,18 +12,25 @@ AISTAMP := $(VENV)/.installed-ai
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 SAM2_PIN := sam2==1.1.0
 NODESTAMP := tests/interop/node_modules/.installed
+# The browser app (client/web): npm ci when its lock changes, a Vite build when a source changes.
+WEB := client/web
+WEBSTAMP := $(WEB)/node_modules/.installed
+WEBBUILD := $(WEB)/dist/index.html
+WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html \
+	$(WEB)/vite.config.ts $(WEB)/tsconfig.json $(WEB)/package.json
 
-.PHONY: run test install install-dev install-ai tools lint typecheck check clean
+.PHONY: run test install install-dev install-ai web tools browser lint typecheck check clean
 
-run: install ## install the server and run it on the embedded defaults
+run: install web ## install the server, build the browser app, run on the embedded defaults
 	$(VENV)/bin/nexus-canvas serve $(ARGS)
 
-test: install-dev install-ai $(NODESTAMP) tools ## install test dependencies and run the whole suite
+test: install-dev install-ai $(NODESTAMP) web tools browser ## install test dependencies and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
 install-dev: $(DEVSTAMP)
 install-ai: $(AISTAMP)
+web: $(WEBBUILD)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +57,22 @@ $(NODESTAMP): tests/interop/package.json tests/interop/package-lock.json
 	npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(WEBSTAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEBBUILD): $(WEBSTAMP) $(WEB_SOURCES)
+	npm --prefix $(WEB) run build --silent
+
+# The browser tests drive Debian's Chromium with Python Playwright (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; \
+	  else \
+	    echo "note: chromium missing (apt-get install chromium); the browser tests will skip"; \
+	  fi; }
+
 # Debian's docker-compose validates docker-compose.yml without a Docker engine (tests use it).
 tools:
 	@command -v docker-compose >/dev/null 2>&1 || { \
@@ -69,4 +92,4 @@ typecheck: install-dev install-ai
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) tests/interop/node_modules data
+	rm -rf $(VENV) tests/interop/node_modules $(WEB)/node_modules $(WEB)/dist data

@@ -14,7 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from collab import __version__, api
+from collab import __version__, api, web
 from collab.api import errors
 from collab.auth import Authenticator
 from collab.broker.base import Broker
@@ -48,6 +48,7 @@ def create_app(
             Route("/health", health),
             Route("/metrics", metrics),
             *api.routes(),
+            *web.routes,
         ],
         lifespan=lifespan,
         exception_handlers=dict(errors.HANDLERS),
@@ -83,7 +84,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
         Middleware(
             CORSMiddleware,
             allow_origins=list(settings.origins),
-            allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
             allow_headers=[
                 "Authorization",
                 "Content-Type",

@@ -26,6 +26,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("data")
+    web_dir: Path | None = None  # the browser app's build; None: client/web/dist of the checkout
     database_url: str | None = None  # None: SQLite file in data_dir
     redis_url: str | None = None  # None: in-process broker and lease (one instance)
     redis_namespace: str = "nexus"  # prefix of every Redis key and channel
@@ -263,6 +264,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "host": ("NEXUS_HOST", str),
     "port": ("NEXUS_PORT", int),
     "data_dir": ("NEXUS_DATA_DIR", Path),
+    "web_dir": ("NEXUS_WEB_DIR", Path),
     "database_url": ("DATABASE_URL", str),
     "redis_url": ("REDIS_URL", str),
     "redis_namespace": ("NEXUS_REDIS_NAMESPACE", str),

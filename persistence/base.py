@@ -279,6 +279,11 @@ class Store(ABC):
         """Documents ordered by (created_at, id)."""
 
     @abstractmethod
+    async def rename_document(self, doc_id: str, name: str) -> DocumentRecord:
+        """Set the row's name (and ``updated_at``); returns the new row. Raises
+        DocumentNotFound."""
+
+    @abstractmethod
     async def delete_document(self, doc_id: str) -> None:
         """Remove the document, its log and its snapshots; raises DocumentNotFound."""
 

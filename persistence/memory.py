@@ -101,6 +101,12 @@ class MemoryStore(Store):
         )
         return records[offset : offset + limit]
 
+    async def rename_document(self, doc_id: str, name: str) -> DocumentRecord:
+        self._check_started()
+        doc = self._doc(doc_id)
+        doc.record = replace(doc.record, name=name, updated_at=time.time())
+        return doc.record
+
     async def delete_document(self, doc_id: str) -> None:
         self._check_started()
         self._doc(doc_id)

@@ -423,6 +423,19 @@ class PostgresStore(Store):
             )
         return [DocumentRecord(*row) for row in rows]
 
+    async def rename_document(self, doc_id: str, name: str) -> DocumentRecord:
+        pool = self._started_pool()
+        with self._translate_errors():
+            row = await pool.fetchrow(
+                "UPDATE documents SET name = $2, updated_at = now() WHERE id = $1"
+                f" RETURNING {_DOC_COLUMNS}",
+                doc_id,
+                name,
+            )
+        if row is None:
+            raise DocumentNotFound(doc_id)
+        return DocumentRecord(*row)
+
     async def delete_document(self, doc_id: str) -> None:
         pool = self._started_pool()
         with self._translate_errors():  # the log and snapshots go by ON DELETE CASCADE

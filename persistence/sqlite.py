@@ -246,6 +246,9 @@ class SQLiteStore(Store):
         check_page(limit, offset)
         return await self._run(_list_documents, limit, offset)
 
+    async def rename_document(self, doc_id: str, name: str) -> DocumentRecord:
+        return await self._run(_rename_document, doc_id, name, time.time())
+
     async def delete_document(self, doc_id: str) -> None:
         await self._run(_delete_document, doc_id)
 
@@ -363,6 +366,19 @@ def _list_documents(conn: sqlite3.Connection, limit: int, offset: int) -> list[D
         (limit, offset),
     ).fetchall()
     return [DocumentRecord(*row) for row in rows]
+
+
+def _rename_document(
+    conn: sqlite3.Connection, doc_id: str, name: str, now: float
+) -> DocumentRecord:
+    with _transaction(conn):
+        row = conn.execute(
+            f"UPDATE documents SET name = ?, updated_at = ? WHERE id = ? RETURNING {_DOC_COLUMNS}",
+            (name, now, doc_id),
+        ).fetchone()
+    if row is None:
+        raise DocumentNotFound(doc_id)
+    return DocumentRecord(*row)
 
 
 def _delete_document(conn: sqlite3.Connection, doc_id: str) -> None:

@@ -221,6 +221,48 @@ async def get_doc(request: Request) -> JSONResponse:
     return JSONResponse({**_record_json(record), **meta, "layers": layers})
 
 
+async def rename_doc(request: Request) -> JSONResponse:
+    """Rename a document.
+    ---
+    summary: Rename a document
+    description: >
+      Sets the name in the document's record (what the list shows) and in the shared
+      document's `meta`, as a change of the caller's (in the history, undoable).
+    tags: [documents]
+    parameters:
+      - {name: doc_id, in: path, required: true, schema: {type: string}}
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            additionalProperties: false
+            required: [name]
+            properties:
+              name: {type: string, maxLength: 1000}
+    responses:
+      200: {description: "The document's record: {id, name, owner, width, height, ...}"}
+      400: {description: bad JSON or document id}
+      404: {description: unknown document}
+      422: {description: "invalid: missing, unknown or bad field (the message names it)"}
+    """
+    principal = await principal_of(request)
+    doc_id = await existing_doc_id(request, "editor")
+    body = await json_body(request)
+    unknown = sorted(set(body) - {"name"})
+    if unknown:
+        raise ApiError(
+            422, "invalid", f"unknown field(s) {', '.join(map(repr, unknown))}; expected name"
+        )
+    if "name" not in body:
+        raise ApiError(422, "invalid", "name is required")
+    name = validate_text(body["name"], "name")
+    record = await server_of(request).store.rename_document(doc_id, name)
+    async with room_for(request, doc_id) as room:
+        room.edit(principal, lambda canvas: canvas.set_meta(name=name))
+    return JSONResponse(_record_json(record))
+
+
 async def delete_doc(request: Request) -> Response:
     """Delete a document.
     ---
@@ -352,6 +394,7 @@ routes = [
     Route("/api/docs", create_doc, methods=["POST"]),
     Route("/api/docs", list_docs, methods=["GET"]),
     Route("/api/docs/{doc_id}", get_doc, methods=["GET"]),
+    Route("/api/docs/{doc_id}", rename_doc, methods=["PATCH"]),
     Route("/api/docs/{doc_id}", delete_doc, methods=["DELETE"]),
     Route("/api/docs/{doc_id}/layers", add_layer, methods=["POST"]),
 ]

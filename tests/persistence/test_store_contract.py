@@ -235,6 +235,21 @@ async def test_get_missing_document_names_it(store: Store) -> None:
         await store.get_document("missing")
 
 
+async def test_rename_document_changes_name_and_updated_at_only(store: Store) -> None:
+    record = DocumentRecord(
+        id="r", owner="alice", name="Old", width=64, height=32, created_at=5.0, updated_at=5.0
+    )
+    await store.create_document(record)
+    renamed = await store.rename_document("r", "New name")
+    assert renamed.name == "New name"
+    assert renamed.updated_at > 5.0
+    assert (renamed.owner, renamed.width, renamed.height) == ("alice", 64, 32)
+    assert renamed.created_at == pytest.approx(5.0)
+    assert await store.get_document("r") == renamed
+    with pytest.raises(DocumentNotFound, match="document 'missing' not found"):
+        await store.rename_document("missing", "x")
+
+
 async def test_delete_document_removes_log_and_snapshots(store: Store) -> None:
     await store.append_updates([("a", b"1"), ("a", b"2"), ("b", b"1")])
     snapshot_id = await store.write_snapshot("a", b"s", up_to_seq=1, label="keep")

@@ -144,3 +144,35 @@ def encode_gif() -> bytes:
     from PIL import Image
 
     return encode(Image.new("RGB", (4, 4)), "GIF")
+
+
+async def test_rename_changes_the_list_and_the_live_meta_as_the_callers_change(
+    running: RunningServer, http: httpx.AsyncClient
+) -> None:
+    await http.post("/api/docs?user=zed", json={"id": "named", "name": "Draft"})
+    async with CanvasClient(running.url, "named", user="bob") as other:
+        await other.wait_synced()
+        r = await http.patch("/api/docs/named?user=ann&name=Ann", json={"name": "Final poster"})
+        assert r.status_code == 200, r.text
+        assert r.json()["name"] == "Final poster" and r.json()["owner"] == "zed"
+        await eventually(lambda: other.canvas.read_meta().name == "Final poster")
+        assert other.canvas.history()[-1]["user"] == "ann"
+    listing = (await http.get("/api/docs")).json()["documents"]
+    assert [d["name"] for d in listing if d["id"] == "named"] == ["Final poster"]
+    assert (await http.post("/api/docs/named/undo?user=ann")).status_code == 200
+    assert (await http.get("/api/docs/named")).json()["name"] == "Draft"
+
+
+async def test_rename_refusals_name_the_problem(http: httpx.AsyncClient) -> None:
+    await http.post("/api/docs", json={"id": "keep", "name": "Keep"})
+    r = await http.patch("/api/docs/keep", json={"name": 5})
+    assert r.status_code == 422 and "name" in r.json()["message"]
+    r = await http.patch("/api/docs/keep", json={})
+    assert r.status_code == 422 and "name is required" in r.json()["message"]
+    r = await http.patch("/api/docs/keep", json={"name": "x", "width": 3})
+    assert r.status_code == 422 and "'width'" in r.json()["message"]
+    r = await http.patch("/api/docs/keep", json={"name": "x" * 1001})
+    assert r.status_code == 422
+    assert (await http.patch("/api/docs/nope", json={"name": "x"})).status_code == 404
+    assert (await http.patch("/api/docs/bad%20id", json={"name": "x"})).status_code == 400
+    assert (await http.get("/api/docs/keep")).json()["name"] == "Keep"
