@@ -67,8 +67,19 @@ async def asset(request: Request) -> Response:
     return FileResponse(wanted, headers={"Cache-Control": ASSET_CACHE})
 
 
+async def service_worker(request: Request) -> Response:
+    """The app's service worker (it keeps the app shell for offline reloads), at the root so
+    that its scope covers every app route."""
+    path = web_dir(request) / "sw.js"
+    if not path.is_file():
+        return error_response(404, "not_found", "the browser app is not built")
+    headers = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
+    return FileResponse(path, media_type="text/javascript", headers=headers)
+
+
 routes: list[BaseRoute] = [
     Route("/", app_page, methods=["GET", "HEAD"], include_in_schema=False),
     Route("/d/{doc_id}", app_page, methods=["GET", "HEAD"], include_in_schema=False),
     Route("/assets/{path:path}", asset, methods=["GET", "HEAD"], include_in_schema=False),
+    Route("/sw.js", service_worker, methods=["GET", "HEAD"], include_in_schema=False),
 ]

@@ -85,6 +85,16 @@ def test_fresh_clone_runs_and_passes(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.5)
 
+        # `make run` built the browser app and the server serves it at / with its assets.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            page = r.read().decode()
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
+        assert 'id="root"' in page, page[:500]
+        scripts = re.findall(r'src="(/assets/[^"]+\.js)"', page)
+        assert scripts, page[:500]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{scripts[0]}", timeout=5) as r:
+            assert r.status == 200 and "immutable" in r.headers["Cache-Control"]
+
         async def edit() -> None:
             async with CanvasClient(f"ws://127.0.0.1:{port}", "fresh", user="x") as c:
                 await c.wait_synced()

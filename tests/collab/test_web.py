@@ -15,6 +15,7 @@ def _fake_build(root: Path) -> None:
     (root / "assets").mkdir(parents=True)
     (root / "index.html").write_text("<!doctype html><div id=root></div>")
     (root / "assets" / "index-abc123.js").write_text("console.log(1)")
+    (root / "sw.js").write_text("self.addEventListener('fetch', () => {})")
     (root.parent / "secret.txt").write_text("not for you")
 
 
@@ -39,6 +40,9 @@ async def test_app_routes_serve_the_build_with_cache_headers(
                 r = await http.get(bad)
                 assert r.status_code == 404, bad
                 assert "not for you" not in r.text
+            r = await http.get("/sw.js")
+            assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+            assert r.headers["content-type"].startswith("text/javascript")
             assert (await http.get("/health")).json()["status"] == "ok"
             r = await http.get("/no/such/page")
             assert r.status_code == 404 and r.headers["content-type"] == "application/json"

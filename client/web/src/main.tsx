@@ -10,6 +10,13 @@ function route(pathname: string): { page: "home" } | { page: "editor"; docId: st
   return match ? { page: "editor", docId: decodeURIComponent(match[1]) } : { page: "home" };
 }
 
+// The service worker keeps the app shell so that a reload while offline still opens the editor.
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js").catch(() => {
+    // Offline reloads need it; everything else works without it.
+  });
+}
+
 const root = document.getElementById("root");
 if (root) {
   const where = route(window.location.pathname);

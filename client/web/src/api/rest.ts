@@ -1,0 +1,215 @@
+/**
+ * The REST client of the Nexus server (docs/protocol.md, "HTTP"), same origin. Every request
+ * names the local user (X-User / X-User-Name); errors become {@link ApiError} carrying the
+ * server's message (which names the bad value) and, for 429/503, the Retry-After delay.
+ */
+import type { LocalUser } from "../document/types";
+
+/** A failed request: `message` is the server's `message`, `code` its `error` code. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  /** seconds to wait before retrying (Retry-After), or null */
+  readonly retryAfter: number | null;
+
+  constructor(status: number, code: string, message: string, retryAfter: number | null = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** A stored document as the home page lists it (times in ms since the epoch). */
+export interface DocSummary {
+  id: string;
+  name: string;
+  width: number;
+  height: number;
+  dpi: number;
+  colorProfile: string;
+  owner: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UndoState {
+  canUndo: boolean;
+  canRedo: boolean;
+  /** for undo/redo: whether a step was undone/redone */
+  done?: boolean;
+}
+
+let currentUser: LocalUser | null = null;
+let base = "";
+
+/** Name the caller of every following request. */
+export function configureApi(user: LocalUser, baseUrl = ""): void {
+  currentUser = user;
+  base = baseUrl.replace(/\/+$/, "");
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const h: Record<string, string> = { Accept: "application/json", ...extra };
+  if (currentUser) {
+    h["X-User"] = currentUser.id;
+    // header values must be ISO-8859-1: encode anything else
+    h["X-User-Name"] = /^[\x20-\x7e]*$/.test(currentUser.name) ? currentUser.name : encodeURIComponent(currentUser.name);
+  }
+  return h;
+}
+
+function retryAfterOf(response: Response, body: Record<string, unknown> | null): number | null {
+  const header = response.headers.get("Retry-After");
+  if (header !== null) {
+    const seconds = Number(header);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds);
+    const at = Date.parse(header);
+    if (!Number.isNaN(at)) return Math.max(0, Math.round((at - Date.now()) / 1000));
+  }
+  const field = body?.retry_after;
+  return typeof field === "number" && Number.isFinite(field) ? field : null;
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  let body: Record<string, unknown> | null = null;
+  try {
+    const parsed: unknown = await response.json();
+    if (typeof parsed === "object" && parsed !== null) body = parsed as Record<string, unknown>;
+  } catch {
+    body = null;
+  }
+  const code = typeof body?.error === "string" ? body.error : `http_${response.status}`;
+  const message =
+    typeof body?.message === "string" ? body.message : `${response.status} ${response.statusText || "request failed"}`.trim();
+  return new ApiError(response.status, code, message, retryAfterOf(response, body));
+}
+
+async function request(method: string, path: string, init: { json?: unknown; body?: BodyInit } = {}): Promise<Response> {
+  const extra: Record<string, string> = init.json !== undefined ? { "Content-Type": "application/json" } : {};
+  let response: Response;
+  try {
+    response = await fetch(`${base}${path}`, {
+      method,
+      headers: headers(extra),
+      body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+    });
+  } catch (error) {
+    throw new ApiError(0, "network_error", `Cannot reach the server (${(error as Error).message || "network error"}).`);
+  }
+  if (!response.ok) throw await errorOf(response);
+  return response;
+}
+
+async function json<T>(method: string, path: string, init?: { json?: unknown; body?: BodyInit }): Promise<T> {
+  return (await (await request(method, path, init)).json()) as T;
+}
+
+const enc = encodeURIComponent;
+
+interface RawDoc {
+  id: string;
+  name: string;
+  owner?: string | null;
+  width: number;
+  height: number;
+  dpi?: number;
+  color_profile?: string;
+  created_at?: number;
+  updated_at?: number;
+}
+
+/** Server times are seconds (float); the app uses ms. */
+function toSummary(raw: RawDoc): DocSummary {
+  return {
+    id: raw.id,
+    name: raw.name,
+    owner: raw.owner ?? null,
+    width: raw.width,
+    height: raw.height,
+    dpi: raw.dpi ?? 72,
+    colorProfile: raw.color_profile ?? "sRGB",
+    createdAt: Math.round((raw.created_at ?? 0) * 1000),
+    updatedAt: Math.round((raw.updated_at ?? 0) * 1000),
+  };
+}
+
+/** Every stored document (follows `next_offset` through all pages), oldest first. */
+export async function listDocs(): Promise<DocSummary[]> {
+  const docs: DocSummary[] = [];
+  let offset: number | null = 0;
+  for (let page = 0; offset !== null && page < 1000; page++) {
+    const body: { documents: RawDoc[]; next_offset: number | null } = await json("GET", `/api/docs?limit=100&offset=${offset}`);
+    docs.push(...body.documents.map(toSummary));
+    offset = typeof body.next_offset === "number" && body.next_offset > offset ? body.next_offset : null;
+  }
+  return docs;
+}
+
+export async function createDoc(body: { name: string; width: number; height: number; background: string; id?: string }): Promise<DocSummary> {
+  return toSummary(await json<RawDoc>("POST", "/api/docs", { json: body }));
+}
+
+/** PATCH /api/docs/{id} {"name"} */
+export async function renameDoc(id: string, name: string): Promise<void> {
+  await request("PATCH", `/api/docs/${enc(id)}`, { json: { name } });
+}
+
+export async function deleteDoc(id: string): Promise<void> {
+  await request("DELETE", `/api/docs/${enc(id)}`);
+}
+
+export function thumbnailUrl(id: string, updatedAt: number): string {
+  return `${base}/api/docs/${enc(id)}/thumbnail?size=256&v=${enc(String(updatedAt))}`;
+}
+
+export function exportUrl(id: string, format: "png" | "jpeg" | "webp"): string {
+  const user = currentUser ? `&user=${enc(currentUser.id)}&name=${enc(currentUser.name)}` : "";
+  return `${base}/api/docs/${enc(id)}/export?format=${format}${user}`;
+}
+
+export function blobUrl(sha256: string): string {
+  return `${base}/api/blobs/${enc(sha256)}`;
+}
+
+/** Upload an image and add it as a raster layer on top (one undoable change of the caller's). */
+export async function importImageLayer(docId: string, file: Blob, name: string): Promise<{ id: string }> {
+  const form = new FormData();
+  form.append("image", file, file instanceof File ? file.name : "image");
+  form.append("name", name);
+  const body = await json<{ id: string }>("POST", `/api/docs/${enc(docId)}/layers`, { body: form });
+  return { id: body.id };
+}
+
+interface RawUndo {
+  can_undo: boolean;
+  can_redo: boolean;
+  done?: boolean;
+}
+
+function toUndo(raw: RawUndo): UndoState {
+  return { canUndo: Boolean(raw.can_undo), canRedo: Boolean(raw.can_redo), ...(raw.done !== undefined ? { done: Boolean(raw.done) } : {}) };
+}
+
+export async function undoState(docId: string): Promise<UndoState> {
+  return toUndo(await json<RawUndo>("GET", `/api/docs/${enc(docId)}/undo-state`));
+}
+
+async function step(docId: string, op: "undo" | "redo"): Promise<UndoState> {
+  try {
+    return toUndo(await json<RawUndo>("POST", `/api/docs/${enc(docId)}/${op}`));
+  } catch (error) {
+    // 409 nothing_to_undo / nothing_to_redo: not an error for the person, just nothing to do
+    if (error instanceof ApiError && error.status === 409) return { ...(await undoState(docId)), done: false };
+    throw error;
+  }
+}
+
+export async function undo(docId: string): Promise<UndoState> {
+  return step(docId, "undo");
+}
+
+export async function redo(docId: string): Promise<UndoState> {
+  return step(docId, "redo");
+}
