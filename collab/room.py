@@ -181,6 +181,7 @@ class Room:
         finally:
             self._sender = None
             self._origin_user = None
+            self.undo.finish()
         self.undo.after_change(user)
         self._record(conn.principal, "edit")
 
@@ -209,6 +210,7 @@ class Room:
                 result = change(Canvas(self.doc))
         finally:
             self._origin_user = None
+            self.undo.finish()
         self.undo.after_change(user)
         self._record(principal, "edit")
         return result
@@ -225,6 +227,7 @@ class Room:
                 Canvas(self.doc).replace_content(version)
         finally:
             self._origin_user = None
+            self.undo.finish()
         self.undo.cut(user)
         self.undo.after_change(user)
         self._describer.take()
@@ -415,3 +418,4 @@ class Room:
             self._doc_subscription = None
         self.awareness.unobserve(self._awareness_subscription)
         self._describer.close()
+        self.undo.close()

@@ -4,17 +4,23 @@ The room applies each user's updates in a transaction whose origin is that user'
 user gets a pycrdt ``UndoManager`` that tracks only that origin, so undo reverts only the
 caller's own changes (Yjs semantics when someone else has since edited on top). Changes of one
 user closer together than ``capture_ms`` merge into one step (a brush stroke's many point
-appends undo at once). The stack depth is bounded: past ``max_depth`` (plus a little slack,
+appends undo at once). A stroke is one step however slowly its points arrive: a change that
+only appends points to the stroke the same user began last (with nothing else of theirs in
+between) joins that stroke's step, so a slow pointer or a busy client never splits a stroke
+into several undos. The stack depth is bounded: past ``max_depth`` (plus a little slack,
 to amortise the cost) the manager is rebuilt around the newest ``max_depth`` items.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import Array, Doc, Map, UndoManager
+
+log = logging.getLogger(__name__)
 
 _TRIM_SLACK = 16
 
@@ -26,18 +32,31 @@ class _Clock:
     def __init__(self, capture_ms: int) -> None:
         self._offset = 0
         self._capture_ms = capture_ms
+        self._last = 0
+        self._hold = False
 
     def __call__(self) -> int:
-        return time.monotonic_ns() // 1_000_000 + self._offset
+        if self._hold:  # the change joins the previous step: no time has passed for it
+            self._hold = False
+            return self._last
+        self._last = time.monotonic_ns() // 1_000_000 + self._offset
+        return self._last
 
     def cut(self) -> None:
+        self._hold = False
         self._offset += self._capture_ms + 1
+
+    def hold(self) -> None:
+        """The next change merges with the previous one, however late it comes."""
+        self._hold = True
 
 
 @dataclass
 class _UserUndo:
     manager: UndoManager
     clock: _Clock
+    # (layer id, stroke id) of the stroke this user began in their latest change, if any
+    stroke: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,15 +73,42 @@ class RoomUndo:
         self._max_depth = max_depth
         self._capture_ms = capture_ms
         self._users: dict[str, _UserUndo] = {}
+        self._layers: Array[Any] = doc.get("layers", type=Array)
+        self._applying: _UserUndo | None = None  # whose change is being applied now
+        # Deep observers run before the undo managers read their clocks (end of transaction).
+        self._subscription = self._layers.observe_deep(self._on_layers)
+
+    def close(self) -> None:
+        self._layers.unobserve(self._subscription)
 
     def track(self, user_id: str) -> None:
         """Make sure ``user_id``'s changes are recorded (call before applying them)."""
         if user_id not in self._users:
             clock = _Clock(self._capture_ms)
             self._users[user_id] = _UserUndo(self._new_manager(user_id, clock), clock)
+        self._applying = self._users[user_id]
+
+    def finish(self) -> None:
+        """The change ``track`` announced is applied (or failed): later changes are not it."""
+        self._applying = None
+
+    def _on_layers(self, events: list[Any]) -> None:
+        entry = self._applying
+        if entry is None:
+            return
+        try:
+            began, appended = _stroke_changes(self._layers, events)
+        except Exception:  # a label of convenience: never break applying an update
+            log.exception("could not inspect a layers change for undo")
+            began, appended = None, None
+        if appended is not None and appended == entry.stroke:
+            entry.clock.hold()
+        else:
+            entry.stroke = began
 
     def after_change(self, user_id: str) -> None:
         """Bound the user's stack after one of their changes was applied."""
+        self.finish()
         entry = self._users.get(user_id)
         if entry is None:
             return
@@ -81,12 +127,14 @@ class RoomUndo:
         entry = self._users.get(user_id)
         if entry is not None:
             entry.clock.cut()
+            entry.stroke = None
 
     def undo(self, user_id: str) -> bool:
         entry = self._users.get(user_id)
         if entry is None:
             return False
         entry.clock.cut()
+        entry.stroke = None
         return entry.manager.undo()
 
     def redo(self, user_id: str) -> bool:
@@ -94,6 +142,7 @@ class RoomUndo:
         if entry is None:
             return False
         entry.clock.cut()
+        entry.stroke = None
         return entry.manager.redo()
 
     def state(self, user_id: str) -> UndoState:
@@ -123,3 +172,40 @@ class RoomUndo:
         )
         manager.include_origin(user_id)
         return manager
+
+
+def _ids(layers: Array[Any], layer_index: Any, stroke_index: Any) -> tuple[str, str] | None:
+    """(layer id, stroke id) of ``layers[layer_index].strokes[stroke_index]``, if both exist."""
+    if not isinstance(layer_index, int) or not 0 <= layer_index < len(layers):
+        return None
+    layer = layers[layer_index]
+    strokes = layer.get("strokes") if isinstance(layer, Map) else None
+    if not isinstance(strokes, Array) or not isinstance(stroke_index, int):
+        return None
+    if not 0 <= stroke_index < len(strokes):
+        return None
+    stroke = strokes[stroke_index]
+    layer_id, stroke_id = layer.get("id"), stroke.get("id") if isinstance(stroke, Map) else None
+    if isinstance(layer_id, str) and isinstance(stroke_id, str):
+        return layer_id, stroke_id
+    return None
+
+
+def _stroke_changes(
+    layers: Array[Any], events: list[Any]
+) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """(the stroke a transaction began, the stroke it only appended points to): each None
+    unless the whole transaction is exactly that."""
+    if len(events) != 1:
+        return None, None
+    event = events[0]
+    path, delta = list(event.path), getattr(event, "delta", None)
+    if not isinstance(delta, list) or any(set(d) - {"insert", "retain"} for d in delta):
+        return None, None
+    inserted = [item for d in delta for item in d.get("insert", [])]
+    if len(path) == 4 and path[1] == "strokes" and path[3] == "points":
+        return None, _ids(layers, path[0], path[2])
+    if len(path) == 2 and path[1] == "strokes" and len(inserted) == 1:
+        retained = sum(d.get("retain", 0) for d in delta)
+        return _ids(layers, path[0], retained), None
+    return None, None

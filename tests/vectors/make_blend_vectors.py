@@ -43,8 +43,12 @@ def pixel_pairs() -> tuple[np.ndarray, np.ndarray]:
         rows_s.append([ls, (ls * 3) % 256, 255 - ls, alphas[(i // 5) % len(alphas)]])
     rng = np.random.default_rng(20261202)
     for _ in range(24):
-        rows_b.append([*rng.integers(0, 256, 3), rng.choice([255, 255, 128, *rng.integers(0, 256, 1)])])
-        rows_s.append([*rng.integers(0, 256, 3), rng.choice([255, 255, 128, *rng.integers(0, 256, 1)])])
+        rows_b.append(
+            [*rng.integers(0, 256, 3), rng.choice([255, 255, 128, *rng.integers(0, 256, 1)])]
+        )
+        rows_s.append(
+            [*rng.integers(0, 256, 3), rng.choice([255, 255, 128, *rng.integers(0, 256, 1)])]
+        )
     return np.array(rows_b, dtype=np.uint8), np.array(rows_s, dtype=np.uint8)
 
 

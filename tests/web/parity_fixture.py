@@ -5,7 +5,8 @@ for the documents and their images, the Python ``CanvasClient`` for layers and s
 together cover what the renderer must draw exactly as ``GET /api/docs/{id}/export?format=png``:
 each of the 27 blend modes at opacity 100 and 60 over an opaque and a half-transparent
 backdrop, raster layers at integer and fractional offsets, strokes of hardness 0, 0.5 and 1,
-dots and erasers, paint layers at fractional offsets, a background colour or none.
+dots and erasers, paint layers at fractional offsets, a background colour or none, JPEG and
+WebP images.
 
 A browser test opens each at ``/d/{id}``, reads ``renderer.readDocumentPixels()``
 (``tests.web.browser.document_pixels``) and checks ``parity(got, export_pixels(...))``:
@@ -124,14 +125,21 @@ def _source(width: int, height: int, seed: int) -> np.ndarray:
     """Mostly opaque, some pixels of any alpha, a transparent row."""
     rng = np.random.default_rng(seed)
     image = _pattern(width, height, seed)
-    image[..., 3] = np.where(rng.random((height, width)) < 0.6, 255, rng.integers(0, 256, (height, width)))
+    image[..., 3] = np.where(
+        rng.random((height, width)) < 0.6, 255, rng.integers(0, 256, (height, width))
+    )
     image[0, :, 3] = 0
     return image
 
 
-def _png(pixels: np.ndarray) -> bytes:
+def _encoded(pixels: np.ndarray, kind: str = "PNG") -> bytes:
+    """PNG (lossless), or JPEG / WebP at quality 90 (JPEG without alpha)."""
     buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGBA").save(buffer, "PNG")
+    image = Image.fromarray(pixels, "RGBA")
+    if kind == "PNG":
+        image.save(buffer, kind)
+    else:
+        (image.convert("RGB") if kind == "JPEG" else image).save(buffer, kind, quality=90)
     return buffer.getvalue()
 
 
@@ -150,18 +158,26 @@ def _request(method: str, url: str, body: bytes | None = None, content_type: str
 
 
 def _create_doc(http_url: str, doc_id: str, width: int, height: int, background: str) -> None:
-    body = {"id": doc_id, "name": doc_id, "width": width, "height": height, "background": background}
+    body = {
+        "id": doc_id,
+        "name": doc_id,
+        "width": width,
+        "height": height,
+        "background": background,
+    }
     _request("POST", f"{http_url}/api/docs", json.dumps(body).encode(), "application/json")
 
 
-def _put_blob(http_url: str, pixels: np.ndarray) -> str:
-    data = _png(pixels)
+def _put_blob(http_url: str, pixels: np.ndarray, kind: str = "PNG") -> str:
+    data = _encoded(pixels, kind)
     sha = hashlib.sha256(data).hexdigest()
-    _request("PUT", f"{http_url}/api/blobs/{sha}", data, "image/png")
+    _request("PUT", f"{http_url}/api/blobs/{sha}", data, f"image/{kind.lower()}")
     return sha
 
 
-async def _wait_applied(http_url: str, doc_id: str, layers: int, strokes: int, timeout: float = 30) -> None:
+async def _wait_applied(
+    http_url: str, doc_id: str, layers: int, strokes: int, timeout: float = 30
+) -> None:
     """Until the server's live document has the layers and strokes sent."""
     deadline = time.monotonic() + timeout
     while True:
@@ -179,7 +195,13 @@ async def _wait_applied(http_url: str, doc_id: str, layers: int, strokes: int, t
 
 STROKES: tuple[dict[str, Any], ...] = (
     {"color": "#ff3366", "size": 14, "hardness": 1.0, "points": [10, 10, 40, 30, 80, 12]},
-    {"color": "#2255ff", "size": 18, "hardness": 0.5, "opacity": 80, "points": [8, 40, 50, 58, 90, 40]},
+    {
+        "color": "#2255ff",
+        "size": 18,
+        "hardness": 0.5,
+        "opacity": 80,
+        "points": [8, 40, 50, 58, 90, 40],
+    },
     {"color": "#11883380", "size": 22, "hardness": 0.0, "points": [20, 25, 75, 50]},
     {"color": "#000000", "size": 9, "hardness": 0.3, "opacity": 70, "points": [60, 8]},
     {"color": "#ffaa00", "size": 7, "hardness": 1.0, "points": [30.3, 52.6]},
@@ -204,7 +226,9 @@ def _modes_document(http_url: str) -> ParityDocument:
     width, height = STRIP * len(BLEND_MODES), 64
     _create_doc(http_url, doc_id, width, height, "transparent")
     backdrop = _put_blob(http_url, _backdrop(width, height))
-    sources = [_put_blob(http_url, _source(STRIP, height // 2, 10 + i)) for i in range(len(BLEND_MODES))]
+    sources = [
+        _put_blob(http_url, _source(STRIP, height // 2, 10 + i)) for i in range(len(BLEND_MODES))
+    ]
 
     def build(canvas: Any) -> tuple[int, int]:
         canvas.add_layer("backdrop", blob=backdrop)
@@ -217,7 +241,9 @@ def _modes_document(http_url: str) -> ParityDocument:
         return 1 + 2 * len(BLEND_MODES), 0
 
     asyncio.run(_edit(http_url, doc_id, build))
-    return ParityDocument(doc_id, "27 modes x opacity 100/60 x opaque/half-transparent backdrop", width, height)
+    return ParityDocument(
+        doc_id, "27 modes x opacity 100/60 x opaque/half-transparent backdrop", width, height
+    )
 
 
 def _offsets_document(http_url: str, background: str, suffix: str) -> ParityDocument:
@@ -226,16 +252,28 @@ def _offsets_document(http_url: str, background: str, suffix: str) -> ParityDocu
     _create_doc(http_url, doc_id, width, height, background)
     backdrop = _put_blob(http_url, _backdrop(width, height))
     image = _put_blob(http_url, _source(28, 20, 3))
-    placed = ((5, -3, "normal"), (40.5, 2.25, "multiply"), (-7.75, 30.5, "dissolve"), (60.25, 40, "screen"))
+    placed = (
+        (5, -3, "normal"),
+        (40.5, 2.25, "multiply"),
+        (-7.75, 30.5, "dissolve"),
+        (60.25, 40, "screen"),
+    )
 
     def build(canvas: Any) -> tuple[int, int]:
         canvas.add_layer("backdrop", blob=backdrop)
         for x, y, mode in placed:
-            canvas.add_layer(f"{mode} at {x},{y}", blob=image, x=x, y=y, blend_mode=mode, opacity=80)
+            canvas.add_layer(
+                f"{mode} at {x},{y}", blob=image, x=x, y=y, blend_mode=mode, opacity=80
+            )
         return 1 + len(placed), 0
 
     asyncio.run(_edit(http_url, doc_id, build))
-    return ParityDocument(doc_id, f"raster layers at integer and fractional offsets, background {background}", width, height)
+    return ParityDocument(
+        doc_id,
+        f"raster layers at integer and fractional offsets, background {background}",
+        width,
+        height,
+    )
 
 
 def _strokes_document(
@@ -259,8 +297,28 @@ def _strokes_document(
 
     asyncio.run(_edit(http_url, doc_id, build))
     return ParityDocument(
-        doc_id, f"strokes (hardness 0/0.5/1, dots, erasers) at {offset}, {mode}, background {background}", width, height
+        doc_id,
+        f"strokes (hardness 0/0.5/1, dots, erasers) at {offset}, {mode}, background {background}",
+        width,
+        height,
     )
+
+
+def _formats_document(http_url: str) -> ParityDocument:
+    """JPEG and WebP images (decoded by the browser, and by Pillow on the server)."""
+    doc_id = "parity-formats"
+    width, height = 96, 64
+    _create_doc(http_url, doc_id, width, height, "#ffffff")
+    jpeg = _put_blob(http_url, _pattern(48, 64, 4), "JPEG")
+    webp = _put_blob(http_url, _source(48, 64, 5), "WEBP")
+
+    def build(canvas: Any) -> tuple[int, int]:
+        canvas.add_layer("jpeg", blob=jpeg)
+        canvas.add_layer("webp", blob=webp, x=48)
+        return 2, 0
+
+    asyncio.run(_edit(http_url, doc_id, build))
+    return ParityDocument(doc_id, "a JPEG and a WebP raster layer", width, height)
 
 
 def build_parity_documents(http_url: str) -> list[ParityDocument]:
@@ -272,4 +330,5 @@ def build_parity_documents(http_url: str) -> list[ParityDocument]:
         _strokes_document(http_url, "#fafafa", (0, 0), "normal", "colour"),
         _strokes_document(http_url, "transparent", (1.5, 0.25), "screen", "transparent"),
         _strokes_document(http_url, "#ff000080", (-2, 3), "multiply", "semi"),
+        _formats_document(http_url),
     ]

@@ -127,7 +127,7 @@ def test_undo_removes_only_my_stroke_and_history_names_both(pair: Any, web_serve
         wait_for(page, "() => window.__nexus.session.canvas.readLayers()[0].strokes.length === 1")
     left = layers(b)[0]["strokes"][0]
     assert left["points"][1] >= 150  # B's stroke (drawn at y 180-220) is the one left
-    history = b.get_by_test_id("history-panel")
+    history = b.get_by_role("region", name="History")
     history.get_by_text("Alice").first.wait_for()
     history.get_by_text("Bob").first.wait_for()
     a.keyboard.press("Control+Shift+z")

@@ -36,7 +36,7 @@ def test_create_open_rename_delete_from_the_home_page(browser: Any, web_server: 
         "(el) => el.complete && el.naturalWidth > 0", arg=card.locator("img").element_handle()
     )
     card.get_by_label("Rename 'Harbour sketch'").click()
-    field = card.get_by_role("textbox")
+    field = page.get_by_label("Document name")
     field.fill("Harbour at dusk")
     field.press("Enter")
     page.get_by_text("Harbour at dusk").first.wait_for()

@@ -32,7 +32,11 @@ export interface CompositePlan {
   readonly cacheBelow: number;
 }
 
-/** Float formats: 32-bit while the targets stay reasonably small, else 16-bit. */
+/**
+ * Float formats: 32-bit up to 2^23 pixels (4096 x 2048), 16-bit beyond, to bound GPU memory
+ * (three targets). Half floats match the server within 1 level except near the edges of the
+ * discontinuous modes (hard-mix, burn, dodge), where a pixel may flip.
+ */
 const FLOAT32_MAX_PIXELS = 1 << 23;
 
 function clipBox(box: Box, width: number, height: number): Box | null {

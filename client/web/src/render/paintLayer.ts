@@ -1,9 +1,8 @@
 /**
- * A paint layer's pixels: its strokes rasterized into a document-sized canvas (document pixel
- * grid, the layer's offset applied while drawing, as the server draws them), uploaded as a
- * premultiplied texture.
- *
- * The canvas reaches `margin` pixels beyond the document (marginFor).
+ * A paint layer's pixels: its strokes rasterized into a canvas on the document's pixel grid
+ * (the layer's offset applied while drawing, as the server draws them), uploaded as a
+ * premultiplied texture. The canvas covers the server's tiles over the document, plus a margin
+ * for soft strokes' blur (marginFor).
  *
  * A growing stroke stays cheap: once a layer is edited, a second canvas keeps every stroke but
  * the last; the next frame copies it and draws only the last stroke on top. Any other change
@@ -12,7 +11,7 @@
 
 import { CanvasSource } from "pixi.js";
 import type { Layer, Stroke } from "../document/types";
-import { type Context2D, drawStroke, drawsSomething, softRamp } from "./strokes";
+import { type Context2D, drawStroke, drawsSomething, type Placement, softRamp, TILE } from "./strokes";
 
 interface DrawnStroke {
   readonly stroke: Stroke;
@@ -33,7 +32,7 @@ function sameStyle(a: Stroke, b: Stroke): boolean {
 
 /** Whether `next` draws exactly what `drawn` drew. */
 function unchanged(drawn: DrawnStroke, next: Stroke): boolean {
-  if (drawn.stroke === next) return true;
+  if (drawn.stroke === next && next.points.length === drawn.pointCount) return true;
   if (!sameStyle(drawn.stroke, next) || next.points.length !== drawn.pointCount) return false;
   const old = drawn.stroke.points;
   if (old === next.points) return true;
@@ -85,18 +84,21 @@ export class PaintLayer {
   /** bumped whenever the pixels change */
   version = 0;
 
-  /** canvas pixels: the document's plus `margin` on every side */
+  /**
+   * canvas pixels: the server's tiles over the document (whole tiles, so that a hard stroke is
+   * clipped where the server clips it), plus `margin` on every side
+   */
   readonly width: number;
   readonly height: number;
 
   constructor(
     documentWidth: number,
     documentHeight: number,
-    /** canvas pixels beyond each document edge (the canvas' top-left is document (-margin, -margin)) */
+    /** canvas pixels beyond the tiles (the canvas' top-left is document (-margin, -margin)) */
     readonly margin: number,
   ) {
-    this.width = documentWidth + 2 * margin;
-    this.height = documentHeight + 2 * margin;
+    this.width = Math.ceil(documentWidth / TILE) * TILE + 2 * margin;
+    this.height = Math.ceil(documentHeight / TILE) * TILE + 2 * margin;
     this.canvas = new OffscreenCanvas(this.width, this.height);
     this.ctx = context(this.canvas);
     this.source = new CanvasSource({
@@ -133,13 +135,16 @@ export class PaintLayer {
     this.baseCtx = null;
   }
 
-  private prepare(ctx: Context2D): void {
-    ctx.setTransform(1, 0, 0, 1, this.offset[0] + this.margin, this.offset[1] + this.margin);
-  }
-
   private draw(ctx: Context2D, strokes: readonly Stroke[], from: number, to: number): void {
-    this.prepare(ctx);
-    for (let i = from; i < to; i++) drawStroke(ctx, strokes[i], this.width);
+    const placement: Placement = {
+      x: this.offset[0],
+      y: this.offset[1],
+      originX: -this.margin,
+      originY: -this.margin,
+      width: this.width,
+      height: this.height,
+    };
+    for (let i = from; i < to; i++) drawStroke(ctx, strokes[i], placement);
   }
 
   /** Everything from scratch into the visible canvas; the base is dropped. */

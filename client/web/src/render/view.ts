@@ -71,6 +71,7 @@ export class DocumentView {
     for (const texture of this.textures.values()) texture.destroy(false);
     this.textures.clear();
     this.checker.texture.destroy(true);
+    this.stage.removeFromParent();
     this.stage.destroy({ children: true });
   }
 

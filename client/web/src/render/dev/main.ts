@@ -20,6 +20,7 @@ async function start(): Promise<void> {
   const page: ParityPage = {
     renderer,
     show(meta, layers, activeId, camera, changed) {
+      const renderer = page.renderer;
       renderer.setActiveLayer(activeId);
       const change = changed && {
         meta: false,
@@ -33,6 +34,10 @@ async function start(): Promise<void> {
     },
   };
   (window as unknown as { __parity: ParityPage }).__parity = page;
+  (window as unknown as { __recreate: () => Promise<void> }).__recreate = async () => {
+    page.renderer.destroy();
+    page.renderer = await CanvasRenderer.create(host, { cache });
+  };
 }
 
 void start();

@@ -19,7 +19,8 @@ export interface CanvasViewProps {
 
 /**
  * The canvas: a host element holding the WebGL CanvasRenderer, fed from the session and the
- * store's camera, and the pointer input that drives the tools (tools/pointerRouter.ts).
+ * store's camera, and the pointer input that drives the tools (tools/pointerRouter.ts). The
+ * renderer writes its frame count into the host's data-rendered.
  */
 export function CanvasView({ session, camera, onRenderer }: CanvasViewProps) {
   const hostRef = useRef<HTMLDivElement>(null);
@@ -155,20 +156,6 @@ export function CanvasView({ session, camera, onRenderer }: CanvasViewProps) {
       window.removeEventListener("blur", release);
     };
   }, [router, outline]);
-
-  // data-rendered: the renderer's frame count, for tests and benchmarks
-  useEffect(() => {
-    const host = hostRef.current;
-    if (!host || !renderer) return;
-    let frame = 0;
-    const tick = () => {
-      const frames = String(renderer.frameStats().frames);
-      if (host.dataset.rendered !== frames) host.dataset.rendered = frames;
-      frame = requestAnimationFrame(tick);
-    };
-    tick();
-    return () => cancelAnimationFrame(frame);
-  }, [renderer]);
 
   const onPointerDown = (event: ReactPointerEvent<HTMLDivElement>) => {
     const host = hostRef.current;

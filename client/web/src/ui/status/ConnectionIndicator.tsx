@@ -40,6 +40,15 @@ export function ConnectionBanner({ session }: { session: DocumentSession }) {
     <div role="alert" data-testid="connection-banner" className={`border-b px-4 py-1.5 text-sm ${tone}`}>
       {message}
       {state.closeCode !== null ? <span className="ml-2 text-xs opacity-60">(code {state.closeCode})</span> : null}
+      {!state.retrying ? (
+        <button
+          type="button"
+          onClick={() => session.reconnect()}
+          className="ml-3 rounded border border-current px-2 py-0.5 text-xs hover:bg-white/10"
+        >
+          Reconnect
+        </button>
+      ) : null}
     </div>
   );
 }
