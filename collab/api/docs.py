@@ -232,6 +232,7 @@ async def rename_doc(request: Request) -> JSONResponse:
     parameters:
       - {name: doc_id, in: path, required: true, schema: {type: string}}
     requestBody:
+      required: true
       content:
         application/json:
           schema:

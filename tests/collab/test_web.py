@@ -26,7 +26,7 @@ async def test_app_routes_serve_the_build_with_cache_headers(
     _fake_build(root)
     async with serve(dataclasses.replace(settings, web_dir=root)) as running:
         async with httpx.AsyncClient(base_url=running.http_url) as http:
-            for path in ("/", "/d/poster", "/d/some%20thing"):
+            for path in ("/", "/d/poster", "/d/a.b:c-d_1"):
                 r = await http.get(path)
                 assert r.status_code == 200, path
                 assert "<div id=root>" in r.text
@@ -40,6 +40,8 @@ async def test_app_routes_serve_the_build_with_cache_headers(
                 r = await http.get(bad)
                 assert r.status_code == 404, bad
                 assert "not for you" not in r.text
+            r = await http.get("/d/bad%20id")
+            assert r.status_code == 400 and "'bad id'" in r.text and 'href="/"' in r.text
             r = await http.get("/sw.js")
             assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
             assert r.headers["content-type"].startswith("text/javascript")
