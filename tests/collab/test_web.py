@@ -41,7 +41,7 @@ async def test_app_routes_serve_the_build_with_cache_headers(
                 assert r.status_code == 404, bad
                 assert "not for you" not in r.text
             r = await http.get("/d/bad%20id")
-            assert r.status_code == 400 and "'bad id'" in r.text and 'href="/"' in r.text
+            assert r.status_code == 400 and "&#x27;bad id&#x27;" in r.text and 'href="/"' in r.text
             r = await http.get("/sw.js")
             assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
             assert r.headers["content-type"].startswith("text/javascript")
