@@ -178,9 +178,17 @@ def test_cursor_and_follow_mode(pair: Any) -> None:
     b.get_by_role("button", name="Alice", exact=False).first.click()
     wait_for(b, "() => window.__nexus.store.getState().following !== null")
     a.evaluate("() => window.__nexus.store.getState().setCamera({x: -40, y: -30, zoom: 3})")
+    # Both windows are the same size, so following shows exactly A's view.
     wait_for(
         b,
-        "() => Math.abs(window.__nexus.store.getState().camera.zoom - 3) < 0.01 || "
-        "window.__nexus.store.getState().camera.zoom > 2",
+        """() => { const c = window.__nexus.store.getState().camera;
+                   return Math.abs(c.zoom - 3) < 0.01 && Math.abs(c.x + 40) < 1
+                       && Math.abs(c.y + 30) < 1; }""",
     )
     b.get_by_text("Following Alice", exact=False).first.wait_for()
+    # B's own zoom ends following.
+    b.evaluate("() => window.__nexus.store.getState().setCamera({x: 0, y: 0, zoom: 1})")
+    wait_for(b, "() => window.__nexus.store.getState().following === null")
+    a.evaluate("() => window.__nexus.store.getState().setCamera({x: 5, y: 5, zoom: 2})")
+    b.get_by_text("Following Alice", exact=False).first.wait_for(state="detached")
+    assert b.evaluate("() => window.__nexus.store.getState().camera.zoom") == 1
