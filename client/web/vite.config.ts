@@ -14,7 +14,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 4000,
     // One script: the service worker (public/sw.js) caches exactly what index.html names, so an
     // offline reload finds every module (no lazily fetched chunk left out).
-    rolldownOptions: { output: { inlineDynamicImports: true } },
+    rolldownOptions: { output: { codeSplitting: false } },
   },
   server: {
     proxy: {

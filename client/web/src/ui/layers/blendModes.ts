@@ -1,49 +1,8 @@
-import schema from "../../document/schema.json";
 import type { BlendMode } from "../../document/types";
+import { BLEND_MODES } from "../../document/validate";
 
-/** The 27 modes in the union's (Photoshop's) order, used when schema.json has none. */
-const FALLBACK: readonly BlendMode[] = [
-  "normal",
-  "dissolve",
-  "darken",
-  "multiply",
-  "color-burn",
-  "linear-burn",
-  "darker-color",
-  "lighten",
-  "screen",
-  "color-dodge",
-  "linear-dodge",
-  "lighter-color",
-  "overlay",
-  "soft-light",
-  "hard-light",
-  "vivid-light",
-  "linear-light",
-  "pin-light",
-  "hard-mix",
-  "difference",
-  "exclusion",
-  "subtract",
-  "divide",
-  "hue",
-  "saturation",
-  "color",
-  "luminosity",
-];
-
-function isBlendMode(value: unknown): value is BlendMode {
-  return typeof value === "string" && (FALLBACK as readonly string[]).includes(value);
-}
-
-function fromSchema(): readonly BlendMode[] {
-  const listed: unknown = (schema as { blend_modes?: unknown }).blend_modes;
-  if (!Array.isArray(listed)) return FALLBACK;
-  const modes = listed.filter(isBlendMode);
-  return modes.length > 0 ? modes : FALLBACK;
-}
-
-export const BLEND_MODES: readonly BlendMode[] = fromSchema();
+/** The 27 modes as schema.json lists them (generated from the Python schema: no second list). */
+export { BLEND_MODES };
 
 /** Photoshop's groups: the <select> shows a separator between them. */
 const GROUP_STARTS: ReadonlySet<BlendMode> = new Set<BlendMode>(["darken", "lighten", "overlay", "difference", "hue"]);
