@@ -133,6 +133,13 @@ def test_undo_removes_only_my_stroke_and_history_names_both(pair: Any, web_serve
     a.keyboard.press("Control+Shift+z")
     wait_for(b, "() => window.__nexus.session.canvas.readLayers()[0].strokes.length === 2")
 
+    # A locked layer refuses paint, and says so where the person looks.
+    a.get_by_label("Lock layer 'Ink'").click()
+    wait_for(b, "() => window.__nexus.session.canvas.readLayers()[0].locked")
+    draw(a, [(40, 120), (160, 130)])
+    a.get_by_text("is locked", exact=False).first.wait_for()
+    assert len(layers(b)[0]["strokes"]) == len(layers(a)[0]["strokes"]) == 2
+
 
 def test_offline_edits_survive_a_reload_and_sync_once(pair: Any, web_server: str) -> None:
     a, b, ctx_a, _, log = pair
