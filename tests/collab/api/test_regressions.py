@@ -20,7 +20,7 @@ async def test_405_allows_every_method_the_path_serves(http: httpx.AsyncClient) 
     the JSON error handler dropped its Allow header altogether."""
     r = await http.post("/api/docs/some-doc")
     assert r.status_code == 405 and r.json()["error"] == "http_error"
-    assert r.headers["allow"] == "DELETE, GET, HEAD"
+    assert r.headers["allow"] == "DELETE, GET, HEAD, PATCH"
     r = await http.request("TRACE", "/api/blobs")
     assert r.status_code == 405 and r.headers["allow"] == "POST, PUT"
 
