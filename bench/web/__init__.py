@@ -1,0 +1,1 @@
+"""The browser app's benchmark: ``python -m bench.web`` (see docs/performance.md)."""
