@@ -154,8 +154,11 @@ describe("DocumentSession", () => {
     first.drop(1006);
     expect(session.connection()).toMatchObject({ phase: "reconnecting", retrying: true, closeCode: 1006 });
     session.canvas.addLayer("offline 1");
-    session.canvas.addLayer("offline 2");
-    expect(session.connection().unsynced).toBe(2);
+    const paint = session.canvas.addLayer("offline 2", { kind: "paint" });
+    const stroke = session.canvas.beginStroke(paint, { points: [1, 1] });
+    session.canvas.appendPoints(paint, stroke, [2, 2]); // the same stroke growing: no new change
+    session.canvas.appendPoints(paint, stroke, [3, 3]);
+    expect(session.connection().unsynced).toBe(3);
     await new Promise((resolve) => setTimeout(resolve, 300)); // the provider's backoff
     expect(last()).not.toBe(first);
     last().accept();

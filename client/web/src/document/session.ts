@@ -239,7 +239,9 @@ export class DocumentSession {
     const afterTransaction = (tr: Y.Transaction) => {
       const local = tr.origin === this.origin || tr.local;
       const changedDoc = tr.changed.size > 0 || tr.deleteSet.clients.size > 0;
-      if (local && changedDoc && this.state.phase !== "connected") {
+      // A change as the person counts it: a stroke's later point batches are part of the
+      // stroke (as on the server, where they join the stroke's undo step).
+      if (local && changedDoc && this.state.phase !== "connected" && !onlyAppendsPoints(tr)) {
         this.setState({ unsynced: this.state.unsynced + 1 });
       }
       const p = this.pending;
@@ -259,4 +261,14 @@ export class DocumentSession {
       this.doc.off("afterTransaction", afterTransaction);
     });
   }
+}
+
+/** The transaction only grew strokes' `points` arrays (live drawing), nothing else. */
+function onlyAppendsPoints(tr: Y.Transaction): boolean {
+  if (tr.changed.size === 0 || tr.deleteSet.clients.size > 0) return false;
+  for (const type of tr.changed.keys()) {
+    const parent = type.parent;
+    if (!(type instanceof Y.Array) || !(parent instanceof Y.Map) || parent.get("points") !== type) return false;
+  }
+  return true;
 }
