@@ -98,7 +98,7 @@ class RoomUndo:
             return
         try:
             began, appended = _stroke_changes(self._layers, events)
-        except Exception:  # a label of convenience: never break applying an update
+        except Exception:  # only a grouping hint: it must never break applying an update
             log.exception("could not inspect a layers change for undo")
             began, appended = None, None
         if appended is not None and appended == entry.stroke:
