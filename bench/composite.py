@@ -25,7 +25,7 @@ import skia  # type: ignore[import-not-found]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from collab.canvas import CanvasMeta, Layer
+from canvasdoc.canvas import CanvasMeta, Layer
 from collab.render import blend
 from collab.render.compositor import SKIA_MODES, Scene, render
 

@@ -21,10 +21,10 @@ from urllib.parse import quote, urlencode
 import websockets
 from pycrdt import Awareness, Doc, Subscription, TransactionEvent
 
+from canvasdoc import wire
+from canvasdoc.canvas import Canvas
+from canvasdoc.errors import ProtocolError
 from client.backoff import Backoff
-from collab import protocol
-from collab.canvas import Canvas
-from collab.exceptions import ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class CanvasClient:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._commands[ref] = future
         try:
-            self._outbox.put_nowait(protocol.encode_command({"op": op, "id": ref}))
+            self._outbox.put_nowait(wire.encode_command({"op": op, "id": ref}))
             async with asyncio.timeout(timeout):
                 reply = await future
         finally:
@@ -236,7 +236,7 @@ class CanvasClient:
         while not self._outbox.empty():  # the handshake below carries everything queued
             self._outbox.get_nowait()
         self._notify()
-        await self._send(ws, protocol.encode_sync_step1(self.doc.get_state()))
+        await self._send(ws, wire.encode_sync_step1(self.doc.get_state()))
         if self.awareness.get_local_state() is not None:
             await self._send(ws, self._own_awareness())
         sender = asyncio.create_task(self._drain_outbox(ws))
@@ -258,37 +258,37 @@ class CanvasClient:
         self.stats.frames_received += 1
         self.stats.bytes_received += len(frame)
         try:
-            message = protocol.decode(frame)
+            message = wire.decode(frame)
         except ProtocolError as exc:
             log.warning("ignoring malformed frame from server", extra={"error": str(exc)})
             return
         match message:
-            case protocol.SyncStep1(state_vector):
-                await self._send(ws, protocol.encode_sync_step2(self.doc.get_update(state_vector)))
-            case protocol.SyncStep2(update):
+            case wire.SyncStep1(state_vector):
+                await self._send(ws, wire.encode_sync_step2(self.doc.get_update(state_vector)))
+            case wire.SyncStep2(update):
                 self.stats.last_step2_bytes = len(frame)
                 self._apply_remote(update)
                 self._backoff.reset()
                 self._synced.set()
                 self._notify()
-            case protocol.SyncUpdate(update):
+            case wire.SyncUpdate(update):
                 self._apply_remote(update)
-            case protocol.AwarenessUpdate(payload):
+            case wire.AwarenessUpdate(payload):
                 self.awareness.apply_awareness_update(payload, _REMOTE)
-            case protocol.QueryAwareness():
+            case wire.QueryAwareness():
                 await self._send(ws, self._own_awareness())
-            case protocol.Command(body):
+            case wire.Command(body):
                 future = self._commands.get(body.get("id"))  # type: ignore[arg-type]
                 if future is not None and not future.done():
                     future.set_result(body)
-            case protocol.Auth(payload):
+            case wire.Auth(payload):
                 self.stats.permission_denied = payload[2:].decode(errors="replace")
                 self._notify()
-            case protocol.Unknown():
+            case wire.Unknown():
                 pass
 
     def _apply_remote(self, update: bytes) -> None:
-        if update == protocol.EMPTY_UPDATE:
+        if update == wire.EMPTY_UPDATE:
             return
         self._applying_remote = True
         try:
@@ -316,15 +316,15 @@ class CanvasClient:
 
     def _own_awareness(self) -> bytes:
         update = self.awareness.encode_awareness_update([self.awareness.client_id])
-        return protocol.encode_awareness(update)
+        return wire.encode_awareness(update)
 
     # -- observers ------------------------------------------------------------------------
 
     def _on_doc_change(self, event: TransactionEvent) -> None:
         if not self._applying_remote and self._ws is not None:
             update = event.update
-            if update != protocol.EMPTY_UPDATE:
-                self._outbox.put_nowait(protocol.encode_update(update))
+            if update != wire.EMPTY_UPDATE:
+                self._outbox.put_nowait(wire.encode_update(update))
         self._notify()
 
     def _on_awareness_change(self, topic: str, change: tuple[dict[str, Any], Any]) -> None:

@@ -14,14 +14,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from collab import __version__, api, web
+from collab import __version__, api
 from collab.api import errors
+from collab.asgi import web
+from collab.asgi.ws_endpoint import websocket_endpoint
 from collab.auth import Authenticator
-from collab.broker.base import Broker
-from collab.lease.base import Lease
+from collab.replication.broker.base import Broker
+from collab.replication.lease.base import Lease
 from collab.server import Server
 from collab.settings import Settings
-from collab.ws_endpoint import websocket_endpoint
 from persistence.base import Store
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from collab import __version__
 from collab.exceptions import SettingsError
-from collab.logs import configure_logging
+from collab.observability.logs import configure_logging
 from collab.settings import Settings
+from foundation.urls import redact_url
 from persistence.base import BlobCollection, StoreError, StoreUnavailable, collect_blobs
-from persistence.factory import is_postgres_url, redact_url
+from persistence.factory import is_postgres_url
 
 log = logging.getLogger("collab.cli")
 
@@ -167,7 +168,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from collab.app import create_app
-    from collab.serving import uvicorn_options
+    from collab.asgi.serving import uvicorn_options
 
     log.info(
         "starting",

@@ -4,7 +4,7 @@ Tree::
 
     CollabError
     ├── SettingsError          a configuration value is invalid (names the variable)
-    ├── ProtocolError          a client sent a frame that breaks the y-websocket protocol
+    ├── ProtocolError          (canvasdoc.errors; not a CollabError) a frame breaks the protocol
     │   ├── FrameTooLarge      a frame exceeded the configured size limit
     │   └── TextFrame          a text frame arrived; the protocol is binary
     ├── InvalidUpdate          a document update or awareness update could not be applied
@@ -15,6 +15,21 @@ Tree::
 """
 
 from __future__ import annotations
+
+from canvasdoc.errors import ProtocolError
+
+__all__ = [
+    "CollabError",
+    "DocumentTooLarge",
+    "FrameTooLarge",
+    "InvalidDocumentId",
+    "InvalidUpdate",
+    "ProtocolError",
+    "RateLimited",
+    "RoomLoadError",
+    "SettingsError",
+    "TextFrame",
+]
 
 
 class CollabError(Exception):
@@ -27,10 +42,6 @@ class SettingsError(CollabError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
-
-
-class ProtocolError(CollabError):
-    """A frame does not follow the y-websocket protocol."""
 
 
 class FrameTooLarge(ProtocolError):

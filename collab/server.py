@@ -6,21 +6,21 @@ import logging
 import uuid
 from contextlib import AsyncExitStack
 
+from collab.ai.host import JobsHost
 from collab.auth import Authenticator, OpenAuthenticator
 from collab.auth.access import AccessControl
 from collab.auth.tokens import TokenIssuer
 from collab.auth.tokens_auth import TokenAuthenticator
-from collab.broker.base import Broker
-from collab.broker.factory import broker_from_url
 from collab.exceptions import SettingsError
-from collab.jobs_host import JobsHost
-from collab.lease.base import Lease
-from collab.lease.factory import lease_from_url
-from collab.limits import AddressGuard
-from collab.metrics import Metrics
-from collab.relay import EnvelopeRelay
+from collab.observability.metrics import Metrics
 from collab.render.pool import RenderPool
-from collab.rooms import RoomManager
+from collab.replication.broker.base import Broker
+from collab.replication.broker.factory import broker_from_url
+from collab.replication.lease.base import Lease
+from collab.replication.lease.factory import lease_from_url
+from collab.replication.relay import EnvelopeRelay
+from collab.session.limits import AddressGuard
+from collab.session.rooms import RoomManager
 from collab.settings import Settings
 from persistence.access import access_for
 from persistence.base import Store

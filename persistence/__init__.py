@@ -4,6 +4,7 @@
 asyncpg loads only when a Postgres URL is configured (``store_from_url`` picks it).
 """
 
+from foundation.urls import redact_url
 from persistence.base import (
     AlreadyStarted,
     BlobInfo,
@@ -21,7 +22,7 @@ from persistence.base import (
     StoreUnavailable,
     collect_blobs,
 )
-from persistence.factory import is_postgres_url, redact_url, store_from_url
+from persistence.factory import is_postgres_url, store_from_url
 from persistence.memory import MemoryStore
 from persistence.sqlite import SQLiteStore
 from persistence.writer import GroupCommitWriter

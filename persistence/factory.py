@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
+from foundation.urls import redact_url
 from persistence.base import Store
 
 SUPPORTED_SCHEMES = (
@@ -62,16 +63,3 @@ def _sqlite_path(url: str, rest: str) -> str:
     if not path:
         raise ValueError(f"SQLite URL {url!r} names no file; e.g. sqlite:///abs/path.db")
     return path
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, fit for logs and error messages."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        netloc = parts.netloc.rpartition("@")[2]
-        user = parts.username or ""
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
-    except ValueError:
-        return "<unparseable URL>"

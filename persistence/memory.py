@@ -45,10 +45,6 @@ class _Doc:
     snapshots: list[_Snapshot] = field(default_factory=list)  # creation order
 
 
-def _created_order(record: DocumentRecord) -> tuple[float, str]:
-    return (record.created_at, record.id)
-
-
 class MemoryStore(Store):
     """Dict-based :class:`Store`. Data survives ``stop()``/``start()`` of the same object."""
 

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
+from foundation.urls import redact_url
 from persistence.base import (
     DEFAULT_COLOR_PROFILE,
     DEFAULT_DPI,
@@ -55,7 +56,6 @@ from persistence.base import (
     check_sha256,
     check_up_to_seq,
 )
-from persistence.factory import redact_url
 from persistence.migrate import migrate as apply_migrations
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from collab.canvas import BLEND_MODES, CanvasMeta, Layer  # noqa: E402
+from canvasdoc.canvas import BLEND_MODES, CanvasMeta, Layer  # noqa: E402
 from collab.render.compositor import Scene, render  # noqa: E402
 
 WIDTH, HEIGHT = 192, 120

@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image
 from pycrdt import Array, Map
 
+from canvasdoc.canvas import Canvas
 from client import CanvasClient
-from collab.canvas import Canvas
 
 # Mixed modes: Skia (and so Pixi) has native equivalents for normal, multiply, screen, overlay,
 # hard-light, soft-light, difference, hue, color, luminosity; dissolve, linear-burn,

@@ -3,7 +3,7 @@ description."""
 
 from starlette.routing import BaseRoute
 
-from collab.api import auth, blobs, docs, exports, history, jobs, openapi, sharing, versions
+from collab.api import ai_jobs, auth, blobs, docs, exports, history, openapi, sharing, versions
 
 
 def routes() -> list[BaseRoute]:
@@ -15,6 +15,6 @@ def routes() -> list[BaseRoute]:
         *blobs.routes,
         *auth.routes,
         *sharing.routes,
-        *jobs.routes,
+        *ai_jobs.routes,
         *openapi.routes,
     ]

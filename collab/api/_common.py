@@ -10,9 +10,9 @@ from typing import Any
 from starlette.requests import Request
 
 from collab.api.errors import ApiError
-from collab.identity import Principal, check_doc_id
-from collab.room import Room
+from collab.auth.identity import Principal, check_doc_id
 from collab.server import Server
+from collab.session.room import Room
 
 
 def server_of(request: Request) -> Server:

@@ -19,10 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from collab.api._common import existing_doc_id, json_body, principal_of, room_for, server_of
-from collab.api.blobs import form_image, read_limited_form, store_image
-from collab.api.errors import ApiError
-from collab.canvas import (
+from canvasdoc.canvas import (
     Canvas,
     Layer,
     validate_background,
@@ -32,7 +29,10 @@ from collab.canvas import (
     validate_opacity,
     validate_text,
 )
-from collab.identity import check_doc_id
+from collab.api._common import existing_doc_id, json_body, principal_of, room_for, server_of
+from collab.api.blobs import form_image, read_limited_form, store_image
+from collab.api.errors import ApiError
+from collab.auth.identity import check_doc_id
 from persistence.base import DocumentExists, DocumentRecord
 
 _CREATE_FIELDS = ("id", "name", "width", "height", "dpi", "background", "color_profile")

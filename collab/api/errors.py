@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
+from canvasdoc.canvas import SchemaError
 from collab.auth import AuthenticationError
-from collab.canvas import SchemaError
 from collab.exceptions import InvalidDocumentId
 from persistence.base import (
     BlobNotFound,

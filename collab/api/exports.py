@@ -26,8 +26,8 @@ from starlette.routing import Route
 from collab.api._common import existing_doc_id, principal_of, room_for, server_of
 from collab.api.errors import ApiError
 from collab.render.compositor import MAX_SCALE, Scene, output_size
-from collab.render.jobs import FORMATS, RenderJob, RenderResult
 from collab.render.pool import RenderBusy, RenderFailed, RenderPool, shared_pool
+from collab.render.tasks import FORMATS, RenderJob, RenderResult
 from persistence.base import BlobNotFound
 
 log = logging.getLogger(__name__)

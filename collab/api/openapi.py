@@ -27,10 +27,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.schemas import SchemaGenerator
 
-from collab import __version__, identity
+from canvasdoc import ids
+from collab import __version__
 
 # The rule check_doc_id enforces: an id outside it answers 400 before anything is looked up.
-_DOC_ID_SCHEMA = {"type": "string", "pattern": identity._DOC_ID.pattern}
+_DOC_ID_SCHEMA = {"type": "string", "pattern": ids.DOC_ID.pattern}
 _DOC_ID = {"name": "doc_id", "in": "path", "required": True, "schema": _DOC_ID_SCHEMA}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 _ERROR = {"$ref": "#/components/schemas/Error"}

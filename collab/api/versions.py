@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from canvasdoc.canvas import Canvas
 from collab.api._common import existing_doc_id, json_body, principal_of, room_for, server_of
 from collab.api.errors import ApiError
-from collab.canvas import Canvas
 from persistence.base import SnapshotInfo
 
 _MAX_LABEL = 200

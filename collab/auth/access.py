@@ -6,7 +6,7 @@ import dataclasses
 import time
 
 from collab.auth.base import AuthenticationError
-from collab.identity import Principal
+from collab.auth.identity import Principal
 from persistence.access import AccessStore, LinkNotFound
 from persistence.base import DocumentExists, DocumentNotFound, DocumentRecord, Store
 

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from starlette.requests import HTTPConnection
 
-from collab.identity import Principal
+from collab.auth.identity import Principal
 
 TOKEN_SUBPROTOCOL_PREFIX = "nexus.token."
 

@@ -7,7 +7,7 @@ import dataclasses
 from starlette.requests import HTTPConnection
 
 from collab.auth.base import AuthenticationError
-from collab.identity import InvalidUser, Principal, principal_from_params
+from collab.auth.identity import InvalidUser, Principal, principal_from_params
 
 
 class OpenAuthenticator:

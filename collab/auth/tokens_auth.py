@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 
 from collab.auth.base import AuthenticationError, bearer_token
+from collab.auth.identity import Principal
 from collab.auth.tokens import TokenError, TokenIssuer, TokenType
-from collab.identity import Principal
 
 _ACCEPTED = (TokenType.ACCESS, TokenType.SERVICE, TokenType.SHARE)
 

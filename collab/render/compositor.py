@@ -35,7 +35,7 @@ import numpy as np
 import skia  # type: ignore[import-not-found]  # skia-python ships no type stubs
 from pycrdt import Doc
 
-from collab.canvas import Canvas, CanvasMeta, Layer, Stroke
+from canvasdoc.canvas import Canvas, CanvasMeta, Layer, Stroke
 from collab.render import blend
 from collab.render.strokes import (
     Bounds,

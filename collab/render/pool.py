@@ -28,7 +28,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self
 
-from collab.render import jobs
+from collab.render import tasks
 from collab.render.worker import read_message, write_blobs, write_message
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class _Process:
             stdout=subprocess.PIPE,
         )
 
-    def call(self, job: jobs.RenderJob, fetch: Fetch) -> jobs.RenderResult:
+    def call(self, job: tasks.RenderJob, fetch: Fetch) -> tasks.RenderResult:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
             write_message(self.proc.stdin, pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
@@ -68,7 +68,7 @@ class _Process:
         except (OSError, EOFError) as exc:
             raise _WorkerDied(f"render worker {self.proc.pid} died: {exc}") from exc
         if reply[0] == "ok":
-            result: jobs.RenderResult = reply[1]
+            result: tasks.RenderResult = reply[1]
             return result
         raise RenderFailed(f"render failed: {reply[1]}: {reply[2]}")
 
@@ -101,7 +101,7 @@ class _WorkerDied(RenderFailed):
 
 
 class RenderPool:
-    """Runs :func:`collab.render.jobs.run` on ``workers`` processes (or threads).
+    """Runs :func:`collab.render.tasks.run` on ``workers`` processes (or threads).
 
     At most ``workers`` renders run at once; up to ``queue`` more wait, beyond that
     :meth:`run` raises :class:`RenderBusy` at once rather than letting work pile up.
@@ -172,9 +172,9 @@ class RenderPool:
 
     async def run(
         self,
-        job: jobs.RenderJob,
+        job: tasks.RenderJob,
         fetch: Callable[[list[str]], Coroutine[Any, Any, dict[str, bytes]]],
-    ) -> jobs.RenderResult:
+    ) -> tasks.RenderResult:
         """Render ``job`` off the event loop. ``fetch(hashes)`` loads the bytes of the images
         the chosen worker has not decoded yet (it runs on this event loop); a hash it leaves
         out renders as a missing image."""
@@ -199,14 +199,14 @@ class RenderPool:
             with self._lock:
                 self._pending -= 1
 
-    def _run_blocking(self, job: jobs.RenderJob, fetch: Fetch) -> jobs.RenderResult:
+    def _run_blocking(self, job: tasks.RenderJob, fetch: Fetch) -> tasks.RenderResult:
         if self.mode == "thread":
             with self._slots:
-                images = jobs.cached_images(job)
-                need = jobs.missing(job, images)
+                images = tasks.cached_images(job)
+                need = tasks.missing(job, images)
                 blobs = fetch(need) if need else {}
                 try:
-                    return jobs.run(job, images, blobs)
+                    return tasks.run(job, images, blobs)
                 except Exception as exc:
                     raise RenderFailed(f"render failed: {type(exc).__name__}: {exc}") from exc
         with self._lock:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import skia  # type: ignore[import-not-found]  # skia-python ships no type stubs
 
-from collab.canvas import Stroke
+from canvasdoc.canvas import Stroke
 
 
 def parse_color(value: str) -> tuple[float, float, float, float]:

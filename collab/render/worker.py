@@ -1,7 +1,7 @@
 """A render worker process: ``python -m collab.render.worker``.
 
 Reads render jobs from stdin and writes results to stdout, each message an 8-byte big-endian
-length followed by a pickle. In: a :class:`~collab.render.jobs.RenderJob`. If the worker has
+length followed by a pickle. In: a :class:`~collab.render.tasks.RenderJob`. If the worker has
 not decoded every image the job names, it answers ``("need", [hash, ...])`` and reads the
 bytes of those blobs: a message listing ``(hash, size)`` pairs, then the raw bytes, in order
 (written straight from the server's buffers: a pickle would copy megabytes while holding
@@ -20,7 +20,7 @@ import pickle
 import sys
 from typing import IO
 
-from collab.render import jobs
+from collab.render import tasks
 
 HEADER = 8
 # Renders are background work: on a busy machine the scheduler should prefer the server's
@@ -89,17 +89,17 @@ def main() -> None:
     os.dup2(2, 1)
     if hasattr(os, "nice"):
         os.nice(NICENESS)
-    jobs.warm_up()
+    tasks.warm_up()
     while (message := read_message(requests)) is not None:
-        job: jobs.RenderJob = pickle.loads(message)
-        images = jobs.cached_images(job)
+        job: tasks.RenderJob = pickle.loads(message)
+        images = tasks.cached_images(job)
         blobs: dict[str, bytes] = {}
-        need = jobs.missing(job, images)
+        need = tasks.missing(job, images)
         if need:
             write_message(replies, pickle.dumps(("need", need)))
             blobs = read_blobs(requests)
         try:
-            reply: tuple[object, ...] = ("ok", jobs.run(job, images, blobs))
+            reply: tuple[object, ...] = ("ok", tasks.run(job, images, blobs))
         except Exception as exc:  # reported to the server, which answers the request
             reply = ("error", type(exc).__name__, str(exc))
         write_message(replies, pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))

@@ -1,6 +1,6 @@
 """How a worker reaches the server: fetch input blobs, store the result's PNG, report.
 
-The embedded worker calls the server in-process (``collab.jobs_host.LocalLink``); a
+The embedded worker calls the server in-process (``collab.ai.host.LocalLink``); a
 standalone worker speaks HTTP to any server instance (:class:`HttpLink`): ``GET`` and
 ``PUT /api/blobs`` and ``POST /api/jobs/{id}/report``, with a service token when the servers
 require tokens. The server applies the result on behalf of the user who submitted the job.

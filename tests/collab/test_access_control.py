@@ -12,10 +12,10 @@ import pytest
 import websockets
 from pycrdt import Doc, Map
 
+from canvasdoc import close_codes, wire
+from canvasdoc.canvas import Canvas
 from client import CanvasClient
-from collab import close_codes, protocol
 from collab.auth.tokens import TokenIssuer
-from collab.canvas import Canvas
 from collab.settings import Settings
 from tests.support.servers import RunningServer, settings_for
 from tests.support.waiting import eventually
@@ -95,15 +95,15 @@ async def test_accounts_roles_and_viewer_frames(
         async with websockets.connect(
             f"{running.url}/ws/plan", additional_headers=_auth(viewer)
         ) as raw:
-            await raw.send(protocol.encode_update(_probe("sneaky")))
-            await raw.send(protocol.encode_sync_step2(_probe("sneaky2")))
+            await raw.send(wire.encode_update(_probe("sneaky")))
+            await raw.send(wire.encode_sync_step2(_probe("sneaky2")))
             denied = None
             async with asyncio.timeout(5):
                 while denied is None:
-                    msg = protocol.decode(await raw.recv())  # type: ignore[arg-type]
-                    if isinstance(msg, protocol.Auth):
+                    msg = wire.decode(await raw.recv())  # type: ignore[arg-type]
+                    if isinstance(msg, wire.Auth):
                         denied = msg.payload
-            assert denied[0] == protocol.AUTH_PERMISSION_DENIED and b"read-only" in denied
+            assert denied[0] == wire.AUTH_PERMISSION_DENIED and b"read-only" in denied
         v.canvas.add_layer("viewer's local edit")  # the Python client sends it anyway
         await asyncio.sleep(0.3)
         assert Canvas(room.doc).content() == before
@@ -147,7 +147,7 @@ async def test_bad_tokens_are_refused_everywhere(
         subprotocols=["nexus", f"nexus.token.{link_for_d1}"],  # type: ignore[list-item]
     ) as ok:
         assert ok.subprotocol == "nexus"
-        assert protocol.decode(await ok.recv())  # type: ignore[arg-type]
+        assert wire.decode(await ok.recv())  # type: ignore[arg-type]
 
 
 async def test_revoking_a_share_link_disconnects_its_users_within_a_second(
@@ -209,4 +209,4 @@ async def test_origins_are_checked_on_websocket_upgrades(
         additional_headers=_auth(token),
         origin=f"http://{host}",  # type: ignore[arg-type]
     ) as same_origin:
-        assert protocol.decode(await same_origin.recv())  # type: ignore[arg-type]
+        assert wire.decode(await same_origin.recv())  # type: ignore[arg-type]

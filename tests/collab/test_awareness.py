@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import websockets
 
+from canvasdoc import wire
 from client import CanvasClient
-from collab import protocol
 from tests.support.servers import RunningServer
 from tests.support.waiting import eventually
 
@@ -34,10 +34,10 @@ async def test_query_awareness_is_answered(running: RunningServer) -> None:
         room_ready = running.server.rooms.rooms["awq"]
         await eventually(lambda: a.awareness.client_id in room_ready.awareness.states)
         async with websockets.connect(f"{running.url}/ws/awq") as raw:
-            await raw.send(protocol.encode_query_awareness())
+            await raw.send(wire.encode_query_awareness())
             while True:
                 frame = await raw.recv()
                 assert isinstance(frame, bytes)
-                msg = protocol.decode(frame)
-                if isinstance(msg, protocol.AwarenessUpdate) and b"#00ff00" in msg.payload:
+                msg = wire.decode(frame)
+                if isinstance(msg, wire.AwarenessUpdate) and b"#00ff00" in msg.payload:
                     break

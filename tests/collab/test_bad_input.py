@@ -10,8 +10,8 @@ import pytest
 import websockets
 from pycrdt import Doc, Map
 
+from canvasdoc import close_codes, wire
 from client import CanvasClient
-from collab import close_codes, protocol
 from collab.settings import Settings
 from tests.support.servers import RunningServer, serve, settings_for
 
@@ -67,9 +67,9 @@ def _update_with_probe(value: str) -> bytes:
         (b"\x00\x09\x00", close_codes.PROTOCOL_ERROR, "unknown sync message type 9"),
         (b"\x00\x02\x10abc", close_codes.PROTOCOL_ERROR, "declares 16 bytes"),
         (b"", close_codes.PROTOCOL_ERROR, "empty frame"),
-        (protocol.encode_update(b"\x05garbage-update"), close_codes.INVALID_PAYLOAD, "cannot be"),
-        (protocol.encode_awareness(b"\x01\x02"), close_codes.PROTOCOL_ERROR, "awareness"),
-        (protocol.encode_sync_step1(b"\xff\xff"), close_codes.INVALID_PAYLOAD, "state vector"),
+        (wire.encode_update(b"\x05garbage-update"), close_codes.INVALID_PAYLOAD, "cannot be"),
+        (wire.encode_awareness(b"\x01\x02"), close_codes.PROTOCOL_ERROR, "awareness"),
+        (wire.encode_sync_step1(b"\xff\xff"), close_codes.INVALID_PAYLOAD, "state vector"),
         ("a text frame", close_codes.UNSUPPORTED_DATA, "text frames"),
     ],
 )
@@ -91,7 +91,7 @@ async def test_malformed_frames_close_only_that_connection(
 async def test_oversized_frame_is_refused_with_1009(
     running: RunningServer, watchers: tuple[CanvasClient, CanvasClient]
 ) -> None:
-    big = protocol.encode_update(_update_with_probe("x" * 100_000))
+    big = wire.encode_update(_update_with_probe("x" * 100_000))
     got_code, _ = await _closed_with(f"{running.url}/ws/bad", big)
     assert got_code == close_codes.MESSAGE_TOO_BIG
     w1, w2 = watchers
@@ -106,7 +106,7 @@ async def test_unknown_message_types_are_ignored(
     async with websockets.connect(f"{running.url}/ws/bad") as ws:
         await ws.send(b"\x07whatever")  # unknown type: ignored
         await ws.send(b"\x02\x00\x03abc")  # auth is server-to-client: ignored
-        await ws.send(protocol.encode_update(_update_with_probe("still open")))
+        await ws.send(wire.encode_update(_update_with_probe("still open")))
         await w1.wait_for(lambda: w1.canvas.meta_map.get("probe") == "still open")
     await _still_working(w1, w2, "after-unknown")
 
@@ -131,7 +131,7 @@ async def test_invalid_update_does_not_corrupt_the_room(tmp_path) -> None:  # ty
         while room_doc is None or room_doc.get("meta", type=Map).get("name") != "Before":
             await asyncio.sleep(0.01)
             room_doc = srv.server.rooms.rooms["c"].doc
-        await _closed_with(f"{srv.url}/ws/c", protocol.encode_update(b"\x01\x01\x01\x01"))
+        await _closed_with(f"{srv.url}/ws/c", wire.encode_update(b"\x01\x01\x01\x01"))
         a.canvas.set_meta(name="After")
         async with CanvasClient(srv.url, "c", user="late") as late:
             await late.wait_for(lambda: late.canvas.read_meta().name == "After")

@@ -49,7 +49,7 @@ async def test_three_clients_converge(running: RunningServer) -> None:
         assert len(sky_layer.strokes) == 3
         assert all(len(s.points) == 40 for s in sky_layer.strokes)
         room = running.server.rooms.rooms["converge"]
-        from collab.canvas import Canvas
+        from canvasdoc.canvas import Canvas
 
         await eventually(lambda: Canvas(room.doc).to_dict() == a.canvas.to_dict())
         # The shared history panel recorded every user's work, identically everywhere.

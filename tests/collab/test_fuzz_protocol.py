@@ -1,6 +1,6 @@
 """Fuzzing the y-websocket decoder and a room fed untrusted frames.
 
-``protocol.decode`` answers a Message or raises ``ProtocolError`` whatever the bytes; every
+``wire.decode`` answers a Message or raises ``ProtocolError`` whatever the bytes; every
 message type survives encode → decode; a room fed any mix of well-framed, half-valid and
 random frames raises nothing but ``ProtocolError`` / ``InvalidUpdate`` and stays consistent:
 the document readable and syncable, awareness states only those a connection announced.
@@ -17,14 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Awareness, Doc, write_var_uint
 
-from collab import close_codes, protocol
-from collab.canvas import Canvas
-from collab.connection import Connection
+from canvasdoc import close_codes, wire
+from canvasdoc.canvas import Canvas
+from collab.auth.identity import Principal
 from collab.exceptions import InvalidUpdate, ProtocolError
-from collab.identity import Principal
-from collab.metrics import Metrics
-from collab.room import Room
-from collab.transport import ChannelClosed
+from collab.observability.metrics import Metrics
+from collab.session.connection import Connection
+from collab.session.room import Room
+from collab.session.transport import ChannelClosed
 from tests.support.fuzz import FUZZ, assert_readable, foreign_edits, update_from
 
 _MAX_SAFE = 2**53 - 1
@@ -122,8 +122,8 @@ frames = st.one_of(
 # -- decode -----------------------------------------------------------------------------------
 
 MESSAGE_TYPES = (
-    protocol.SyncStep1, protocol.SyncStep2, protocol.SyncUpdate, protocol.AwarenessUpdate,
-    protocol.QueryAwareness, protocol.Auth, protocol.Command, protocol.Unknown,
+    wire.SyncStep1, wire.SyncStep2, wire.SyncUpdate, wire.AwarenessUpdate,
+    wire.QueryAwareness, wire.Auth, wire.Command, wire.Unknown,
 )  # fmt: skip
 
 
@@ -131,39 +131,39 @@ MESSAGE_TYPES = (
 @given(st.one_of(st.binary(max_size=64), frames))
 def test_decode_answers_a_message_or_a_protocol_error(frame: bytes) -> None:
     try:
-        message = protocol.decode(frame)
+        message = wire.decode(frame)
     except ProtocolError as exc:
         assert str(exc)
         return
     assert isinstance(message, MESSAGE_TYPES)
 
 
-def _denied(reason: str) -> protocol.Auth:
+def _denied(reason: str) -> wire.Auth:
     raw = reason.encode()
-    return protocol.Auth(bytes([protocol.AUTH_PERMISSION_DENIED]) + write_var_uint(len(raw)) + raw)
+    return wire.Auth(bytes([wire.AUTH_PERMISSION_DENIED]) + write_var_uint(len(raw)) + raw)
 
 
 _payload = st.binary(max_size=64)
 round_trips = st.one_of(
-    _payload.map(lambda b: (protocol.encode_sync_step1(b), protocol.SyncStep1(b))),
-    _payload.map(lambda b: (protocol.encode_sync_step2(b), protocol.SyncStep2(b))),
-    _payload.map(lambda b: (protocol.encode_update(b), protocol.SyncUpdate(b))),
-    st.just((protocol.encode_query_awareness(), protocol.QueryAwareness())),
+    _payload.map(lambda b: (wire.encode_sync_step1(b), wire.SyncStep1(b))),
+    _payload.map(lambda b: (wire.encode_sync_step2(b), wire.SyncStep2(b))),
+    _payload.map(lambda b: (wire.encode_update(b), wire.SyncUpdate(b))),
+    st.just((wire.encode_query_awareness(), wire.QueryAwareness())),
     st.dictionaries(st.text(max_size=6), strict_json_values, max_size=4).map(
-        lambda body: (protocol.encode_command(body), protocol.Command(body))
+        lambda body: (wire.encode_command(body), wire.Command(body))
     ),
-    st.text(max_size=40).map(lambda r: (protocol.encode_permission_denied(r), _denied(r))),
+    st.text(max_size=40).map(lambda r: (wire.encode_permission_denied(r), _denied(r))),
     st.integers(4, 255)
-    .filter(lambda t: t != protocol.MESSAGE_COMMAND)
-    .map(lambda t: (bytes([t]), protocol.Unknown(t))),
+    .filter(lambda t: t != wire.MESSAGE_COMMAND)
+    .map(lambda t: (bytes([t]), wire.Unknown(t))),
 )
 
 
 @settings(max_examples=200, **FUZZ)
 @given(round_trips)
-def test_every_message_type_round_trips(case: tuple[bytes, protocol.Message]) -> None:
+def test_every_message_type_round_trips(case: tuple[bytes, wire.Message]) -> None:
     frame, message = case
-    assert protocol.decode(frame) == message
+    assert wire.decode(frame) == message
 
 
 @settings(max_examples=200, **FUZZ)
@@ -188,12 +188,12 @@ def test_awareness_updates_round_trip(states: list[tuple[int, int, Any]]) -> Non
     payload = awareness.encode_awareness_update([c for c, _, _ in states])
     strict = all(_is_strict_json(state) for _, _, state in states)
     try:
-        entries = protocol.decode_awareness(payload)
+        entries = wire.decode_awareness(payload)
     except ProtocolError:
         assert not strict
         return
     assert strict
-    assert protocol.decode(protocol.encode_awareness(payload)) == protocol.AwarenessUpdate(payload)
+    assert wire.decode(wire.encode_awareness(payload)) == wire.AwarenessUpdate(payload)
     assert [(e.client_id, e.clock, e.state) for e in entries] == states
 
 
@@ -211,7 +211,7 @@ def test_awareness_payload_is_accepted_only_if_every_peer_can_apply_it(payload: 
     """A payload the decoder accepts applies on pycrdt without error, JSON a JavaScript peer
     can parse and ids within its safe integers; a refused one is a ProtocolError."""
     try:
-        entries = protocol.decode_awareness(payload)
+        entries = wire.decode_awareness(payload)
     except ProtocolError:
         return
     Awareness(Doc()).apply_awareness_update(payload, "fuzz")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from canvasdoc.canvas import Canvas
 from client import CanvasClient
-from collab.canvas import Canvas
 from tests.support.servers import RunningServer
 from tests.support.waiting import eventually
 

@@ -10,8 +10,8 @@ import socket
 import time
 from pathlib import Path
 
+from canvasdoc import close_codes
 from client import CanvasClient
-from collab import close_codes
 from tests.support.servers import serve, settings_for
 from tests.support.waiting import eventually
 

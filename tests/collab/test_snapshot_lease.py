@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 from client import CanvasClient
-from collab.broker.memory import MemoryBroker, MemoryHub
-from collab.lease.memory import LeaseRegistry, MemoryLease
+from collab.replication.broker.memory import MemoryBroker, MemoryHub
+from collab.replication.lease.memory import LeaseRegistry, MemoryLease
 from persistence.sqlite import SQLiteStore
 from tests.support.servers import serve, settings_for
 from tests.support.waiting import eventually

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from canvasdoc.canvas import Canvas
 from client import CanvasClient
-from collab.canvas import Canvas
 from tests.support.servers import RunningServer
 from tests.support.waiting import eventually
 

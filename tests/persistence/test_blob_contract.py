@@ -9,7 +9,7 @@ import time
 import pycrdt
 import pytest
 
-from collab.canvas import Canvas
+from canvasdoc.canvas import Canvas
 from persistence.base import (
     BlobInfo,
     BlobNotFound,

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from hypothesis.vendor import pretty
 from pycrdt import Array, Doc, Map, Text
 
-from collab._canvas_validate import MAX_DIMENSION, MAX_DPI, MAX_ID_LENGTH
-from collab.canvas import (
+from canvasdoc._validate import MAX_DIMENSION, MAX_DPI, MAX_ID_LENGTH
+from canvasdoc.canvas import (
     BLEND_MODES,
     LAYER_KINDS,
     STROKE_TOOLS,

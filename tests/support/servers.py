@@ -20,10 +20,10 @@ import uvicorn
 from starlette.applications import Starlette
 
 from collab.app import create_app
-from collab.broker.base import Broker
-from collab.lease.base import Lease
+from collab.asgi.serving import uvicorn_options
+from collab.replication.broker.base import Broker
+from collab.replication.lease.base import Lease
 from collab.server import Server
-from collab.serving import uvicorn_options
 from collab.settings import Settings
 from persistence.base import Store
 

@@ -2,7 +2,7 @@
 
 Each case holds raw ``meta`` / ``layers`` (/ ``history``) values, some of them garbage a
 foreign client might write, and the ``expected`` reading, computed here by the Python readers
-(collab/canvas.py). tests/collab/test_reader_vectors.py explains how raw values become a Y.Doc
+(canvasdoc/canvas.py). tests/canvasdoc/test_reader_vectors.py explains how raw values become a Y.Doc
 and checks the Python side; client/web/src/document/readers.test.ts checks the browser's.
 
     python tests/vectors/make_reader_vectors.py          # rewrite the file
@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from collab._canvas_validate import BLEND_MODES  # noqa: E402
 from tests.collab.test_reader_vectors import read_case  # noqa: E402
+
+from canvasdoc._validate import BLEND_MODES  # noqa: E402
 
 OUTPUT = Path(__file__).with_name("document_readers.json")
 NAN = {"$num": "NaN"}

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from canvasdoc.canvas import BLEND_MODES
 from client import CanvasClient
-from collab.canvas import BLEND_MODES
 
 WITHIN = 3  # levels per premultiplied channel, for 99.9 % of the pixels
 NEVER_BEYOND = 8  # levels (antialiased stroke edges)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from collab.canvas import BLEND_MODES
+from canvasdoc.canvas import BLEND_MODES
 from tests.web.browser import PageLog, document_pixels, edit_doc, open_editor
 from tests.web.parity_fixture import build_parity_documents, export_pixels, parity, rgba_from_bytes
 

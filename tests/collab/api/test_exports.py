@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
+from canvasdoc.canvas import Canvas
 from client import CanvasClient
-from collab.canvas import Canvas
 from collab.render.compositor import Scene, render
 from collab.render.images import decode_rgba
 from tests.collab.api.conftest import decode, png

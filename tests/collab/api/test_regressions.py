@@ -8,8 +8,8 @@ import re
 import httpx
 import pytest
 
+from collab.auth.identity import check_doc_id
 from collab.exceptions import InvalidDocumentId
-from collab.identity import check_doc_id
 from tests.collab.api.conftest import png
 
 JSON = {"content-type": "application/json"}

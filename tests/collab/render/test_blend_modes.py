@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from collab.canvas import BLEND_MODES, CanvasMeta, Layer
+from canvasdoc.canvas import BLEND_MODES, CanvasMeta, Layer
 from collab.render.compositor import Scene, render
 
 F64 = np.ndarray

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pycrdt import Doc
 
-from collab.canvas import Canvas, CanvasMeta, Layer, Stroke
+from canvasdoc.canvas import Canvas, CanvasMeta, Layer, Stroke
 from collab.render import compositor
 from collab.render.compositor import Region, Scene, render
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from collab.canvas import CanvasMeta, Layer, Stroke
-from collab.render import jobs
+from canvasdoc.canvas import CanvasMeta, Layer, Stroke
+from collab.render import tasks
 from collab.render.compositor import Scene, render
 from collab.render.pool import RenderBusy, RenderFailed, RenderPool
 
@@ -54,7 +54,7 @@ class Store:
 @pytest.mark.parametrize("mode", ["process", "thread"])
 async def test_pool_renders_what_the_compositor_renders(mode: str) -> None:
     store = Store()
-    job = jobs.RenderJob(SCENE, (BLOB,))
+    job = tasks.RenderJob(SCENE, (BLOB,))
     async with RenderPool(1, mode=mode) as pool:
         first = await pool.run(job, store.fetch)
         second = await pool.run(job, store.fetch)
@@ -71,18 +71,18 @@ async def test_a_missing_image_renders_as_nothing() -> None:
         return {}
 
     async with RenderPool(1) as pool:
-        result = await pool.run(jobs.RenderJob(SCENE, ("b" * 64,)), nothing)
+        result = await pool.run(tasks.RenderJob(SCENE, ("b" * 64,)), nothing)
     assert result.width == 96
 
 
 async def test_a_dead_worker_fails_its_render_and_is_replaced() -> None:
     store = Store()
     async with RenderPool(1) as pool:
-        await pool.run(jobs.RenderJob(SCENE, (BLOB,)), store.fetch)
+        await pool.run(tasks.RenderJob(SCENE, (BLOB,)), store.fetch)
         os.kill(pool._processes[0].proc.pid, signal.SIGKILL)
         with pytest.raises(RenderFailed, match=r"died|exited"):
-            await pool.run(jobs.RenderJob(SCENE, (BLOB,)), store.fetch)
-        again = await pool.run(jobs.RenderJob(SCENE, (BLOB,)), store.fetch)
+            await pool.run(tasks.RenderJob(SCENE, (BLOB,)), store.fetch)
+        again = await pool.run(tasks.RenderJob(SCENE, (BLOB,)), store.fetch)
         assert again.width == 96
         assert store.asked[-1] == [BLOB]  # a fresh worker has an empty cache
 
@@ -90,8 +90,8 @@ async def test_a_dead_worker_fails_its_render_and_is_replaced() -> None:
 async def test_errors_in_a_render_are_reported() -> None:
     async with RenderPool(1) as pool:
         with pytest.raises(RenderFailed, match="format must be one of"):
-            await pool.run(jobs.RenderJob(SCENE, format="gif"), Store().fetch)
-        assert (await pool.run(jobs.RenderJob(SCENE), Store().fetch)).width == 96
+            await pool.run(tasks.RenderJob(SCENE, format="gif"), Store().fetch)
+        assert (await pool.run(tasks.RenderJob(SCENE), Store().fetch)).width == 96
 
 
 async def test_work_beyond_the_queue_is_refused() -> None:
@@ -103,10 +103,10 @@ async def test_work_beyond_the_queue_is_refused() -> None:
         return {uncached: photo()}
 
     async with RenderPool(1, mode="thread", queue=0) as pool:
-        first = asyncio.create_task(pool.run(jobs.RenderJob(SCENE, (uncached,)), slow))
+        first = asyncio.create_task(pool.run(tasks.RenderJob(SCENE, (uncached,)), slow))
         await asyncio.sleep(0.05)
         with pytest.raises(RenderBusy, match="limit 1"):
-            await pool.run(jobs.RenderJob(SCENE), Store().fetch)
+            await pool.run(tasks.RenderJob(SCENE), Store().fetch)
         gate.set()
         await first
 
@@ -114,7 +114,7 @@ async def test_work_beyond_the_queue_is_refused() -> None:
 async def test_lifecycle() -> None:
     pool = RenderPool(1, mode="thread")
     with pytest.raises(RuntimeError, match="not started"):
-        await pool.run(jobs.RenderJob(SCENE), Store().fetch)
+        await pool.run(tasks.RenderJob(SCENE), Store().fetch)
     await pool.start()
     with pytest.raises(RuntimeError, match="already started"):
         await pool.start()

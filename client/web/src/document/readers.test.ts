@@ -7,7 +7,7 @@ import { CanvasDoc } from "./writers";
 /**
  * The shared reader vectors (tests/vectors/document_readers.json), whose `expected` readings
  * come from the Python readers. Raw values become a Y.Doc exactly as in
- * tests/collab/test_reader_vectors.py (see its docstring for the `$plain` / `$map` / `$array` /
+ * tests/canvasdoc/test_reader_vectors.py (see its docstring for the `$plain` / `$map` / `$array` /
  * `$text` / `$num` markers).
  */
 interface Case {

@@ -1,5 +1,5 @@
 /**
- * Typed, tolerant readers of the shared Y.Doc, mirroring the readers of collab/canvas.py exactly
+ * Typed, tolerant readers of the shared Y.Doc, mirroring the readers of canvasdoc/canvas.py exactly
  * (checked by the shared vectors in tests/vectors/document_readers.json).
  *
  * Readers never throw on data written by a foreign client: a value a writer would refuse reads

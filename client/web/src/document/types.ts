@@ -1,7 +1,7 @@
 /**
  * The shared document's shapes as the app reads them (docs/protocol.md, "Document schema").
  * Readers (document/readers.ts) turn the Yjs maps into these plain, immutable values with the
- * same defaults as the Python readers (collab/canvas.py); keys are camelCase here, snake_case
+ * same defaults as the Python readers (canvasdoc/canvas.py); keys are camelCase here, snake_case
  * in the Yjs maps.
  */
 

@@ -1,6 +1,6 @@
 /**
  * CanvasDoc: the schema-aware view of a Y.Doc, the TypeScript twin of Python's `Canvas`
- * (collab/canvas.py). Writers validate like the Python writers (throwing {@link SchemaError},
+ * (canvasdoc/canvas.py). Writers validate like the Python writers (throwing {@link SchemaError},
  * whose message names the field and the value) and produce exactly the Yjs structure the Python
  * writers produce; each runs in one transaction (joining the caller's, if any).
  */

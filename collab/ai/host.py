@@ -1,0 +1,371 @@
+"""The server's side of AI jobs: submission, cancellation, the workers' reports, the job
+board that collaborators see, the result layer, the ``ai_tasks`` log, and in embedded mode
+the worker itself.
+
+- **Queue.** In-process without ``REDIS_URL`` (then this server also runs the worker loop,
+  whose pipelines run in one child process, so the event loop never runs inference),
+  Redis Streams with it (workers are ``nexus-canvas worker`` processes).
+- **Job board.** Every job is an entry of the document's root Map ``jobs`` (job id → Map:
+  ``id, kind, state, progress, user, name, label, layer_id, error, updated_at``), written
+  by the server in its own transactions (origin ``nexus:jobs``: outside every undo scope
+  and the history). Any Yjs client reads it, it reaches every instance like any update,
+  and it persists: a collaborator who joins late still sees a queued job or why one
+  failed (awareness could show neither: it vanishes with the connection that set it, and
+  a queued job has no worker connection yet). Progress is written in steps of 5 %, and only
+  the newest ``KEEP_ENTRIES`` finished entries are kept.
+- **Results.** A worker's "done" report carries the result's blob; the server adds it as a
+  layer with ``room.edit`` on behalf of the user who submitted the job, so the layer is in
+  that user's undo stack (as one step of its own: the capture is cut before and after)
+  and in the shared history under their name; another user's undo never touches it. The
+  layer's id is derived from the job (``ai-<job id>``) and the job's board entry records
+  that it was applied, so a retried job never adds its layer twice, even after the user
+  undid it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from PIL import Image
+from pycrdt import Doc, Map
+
+from canvasdoc.canvas import Canvas
+from collab.auth.identity import Principal
+from collab.session.limits import PerKeyRate
+from collab.session.room import Room
+from collab.session.rooms import RoomManager
+from collab.settings import Settings
+from inference.jobs.executors import Executor, ProcessExecutor
+from inference.jobs.links import BlobMissing
+from inference.jobs.model import Job, JobKind, JobLimits, JobState, Report
+from inference.jobs.queue import JobNotFound, JobQueue, StaleAttempt, queue_from_url
+from inference.jobs.worker import Worker
+from persistence.base import (
+    BlobNotFound,
+    DocumentNotFound,
+    Store,
+    StoreError,
+    TaskRecord,
+    check_sha256,
+)
+
+log = logging.getLogger(__name__)
+
+JOBS_ROOT = "jobs"
+JOBS_ORIGIN = "nexus:jobs"
+KEEP_ENTRIES = 50  # finished entries kept on a document's job board
+_DEFAULT_NAMES = {
+    JobKind.GENERATIVE_FILL: "Generative fill",
+    JobKind.SEGMENT: "Cut-out",
+    JobKind.REMOVE_BACKGROUND: "Background removed",
+}
+_PROVENANCE_PARAMS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "strength")
+_PROVENANCE_RESULT = ("model", "backend", "fallback", "fallback_reason", "device", "seconds")
+
+
+class ResultRejected(Exception):
+    """A result that cannot be applied (names what is wrong); its job fails."""
+
+
+class JobsHost:
+    """AI jobs on this server instance: an async context manager started after the rooms."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        rooms: RoomManager,
+        *,
+        queue: JobQueue | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.rooms = rooms
+        self.limits = JobLimits(
+            max_prompt_chars=settings.jobs_max_prompt_chars, max_steps=settings.jobs_max_steps
+        )
+        self.submissions = PerKeyRate(settings.jobs_per_user_per_minute)
+        self.queue = queue or queue_from_url(
+            settings.redis_url,
+            max_jobs=settings.jobs_max_queued,
+            max_attempts=settings.jobs_max_attempts,
+            lease=settings.jobs_lease_seconds,
+            namespace=settings.redis_namespace,
+        )
+        self.worker: Worker | None = None
+        if executor is not None or (settings.redis_url is None and settings.jobs_embedded_worker):
+            self.worker = Worker(self.queue, LocalLink(self), executor or ProcessExecutor())
+
+    async def start(self) -> None:
+        await self.queue.start()
+        if self.worker is not None:
+            try:
+                await self.worker.start()
+            except BaseException:
+                await self.queue.stop()
+                raise
+
+    async def stop(self) -> None:
+        try:
+            if self.worker is not None:
+                await self.worker.stop()
+        finally:
+            await self.queue.stop()
+
+    async def __aenter__(self) -> JobsHost:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- what the REST API calls -------------------------------------------------------------
+
+    async def submit(self, job: Job) -> Job:
+        """Queue ``job`` (raises QueueFull), log it and put it on the document's board."""
+        job = await self.queue.submit(job)
+        await self._log(job)
+        await self._show(job)
+        log.info(
+            "job submitted", extra={"job": job.id, "kind": str(job.kind), "doc_id": job.doc_id}
+        )
+        return job
+
+    async def cancel(self, job_id: str) -> Job:
+        job = await self.queue.cancel(job_id)
+        if job.state is JobState.CANCELLED:
+            await self._log(job)
+            await self._show(job)
+        return job
+
+    async def task(self, job_id: str) -> TaskRecord:
+        """The job's ``ai_tasks`` row (for jobs the queue no longer keeps)."""
+        return await self.store.get_task(job_id)
+
+    async def report(self, report: Report) -> Job:
+        """A worker's news about attempt ``report.attempt``. Raises StaleAttempt when that
+        attempt no longer owns the job, and JobNotFound. A "done" whose result cannot be
+        applied (its blob is missing, the document was deleted) ends the job failed."""
+        job = await self.queue.get(report.job_id)
+        if job.attempts != report.attempt:
+            raise StaleAttempt(job, report.attempt)
+        if report.state is JobState.RUNNING:
+            if job.state is not JobState.RUNNING:
+                raise StaleAttempt(job, report.attempt)
+            job = job.with_(progress=max(job.progress, report.progress))
+            if report.progress == 0:  # the start of an attempt
+                await self._log(job)
+            await self._show(job)
+            return job
+        state, error = report.state, report.error
+        if state is JobState.DONE and job.state in (JobState.RUNNING, JobState.DONE):
+            try:
+                await self._apply(job, report.result or {})
+            except ResultRejected as exc:  # retrying would not help: the job fails
+                log.error("result rejected", extra={"job": job.id, "error": str(exc)})
+                state, error = JobState.FAILED, str(exc)
+        job = await self.queue.finish(
+            job.id, report.attempt, state, result=report.result, error=error
+        )
+        await self._log(job)
+        await self._show(job)
+        log.info("job finished", extra={"job": job.id, "state": str(job.state)})
+        return job
+
+    # -- the result layer --------------------------------------------------------------------
+
+    async def _apply(self, job: Job, result: dict[str, Any]) -> None:
+        blob = result.get("blob")
+        try:
+            check_sha256(blob)
+            await self.store.blob_info(str(blob))
+        except (ValueError, BlobNotFound) as exc:
+            raise ResultRejected(f"job {job.id}: the result's blob is unusable: {exc}") from None
+        user = Principal(job.user_id, job.user_name)
+        async with self._room(job.doc_id) as room:
+            if room is None:
+                raise ResultRejected(f"document {job.doc_id!r} was deleted before the result came")
+            if _applied(room.doc, job):
+                return
+            name = job.params.get("name") or _label(job, _DEFAULT_NAMES[job.kind])
+            provenance = _provenance(job, result)
+
+            def change(canvas: Canvas) -> None:
+                canvas.add_layer(
+                    name[:200],
+                    kind="raster",
+                    blob=str(blob),
+                    x=job.x,
+                    y=job.y,
+                    provenance=provenance,
+                    layer_id=job.layer_id,
+                )
+                _write_entry(canvas.doc, job.with_(state=JobState.DONE, progress=100.0))
+
+            room.undo.track(user.user_id)
+            room.undo.cut(user.user_id)  # the AI layer is an undo step of its own
+            room.edit(user, change)
+            room.undo.cut(user.user_id)
+
+    # -- the job board and the log -----------------------------------------------------------
+
+    async def _show(self, job: Job) -> None:
+        try:
+            async with self._room(job.doc_id) as room:
+                if room is not None:
+                    with room.doc.transaction(origin=JOBS_ORIGIN):
+                        _write_entry(room.doc, job)
+        except Exception:  # the board is a view: a failure to update it never fails a job
+            log.exception("could not update the job board", extra={"job": job.id})
+
+    async def _log(self, job: Job) -> None:
+        try:
+            await self.store.record_task(task_of(job))
+        except StoreError as exc:
+            log.error("could not log an AI task", extra={"job": job.id, "error": str(exc)})
+
+    @asynccontextmanager
+    async def _room(self, doc_id: str) -> AsyncIterator[Room | None]:
+        """The document's room, or None if the document was deleted meanwhile (checked even
+        when its room is still loaded: writing to it would bring the document back)."""
+        try:
+            await self.store.get_document(doc_id)
+        except DocumentNotFound:
+            yield None
+            return
+        room = await self.rooms.acquire(doc_id)
+        try:
+            yield room
+        finally:
+            self.rooms.release(doc_id)
+
+
+class LocalLink:
+    """The embedded worker's link to its own server: the store and the host, in-process."""
+
+    def __init__(self, host: JobsHost) -> None:
+        self._host = host
+
+    async def fetch_blobs(self, hashes: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for digest in dict.fromkeys(hashes):
+            try:
+                found[digest] = (await self._host.store.get_blob(digest)).data
+            except BlobNotFound:
+                raise BlobMissing(f"input blob {digest} is not in the store") from None
+        return found
+
+    async def put_png(self, data: bytes) -> str:
+        digest, size = await asyncio.to_thread(_png_facts, data)
+        await self._host.store.put_blob(
+            digest, data, media_type="image/png", width=size[0], height=size[1]
+        )
+        return digest
+
+    async def report(self, report: Report) -> bool:
+        try:
+            await self._host.report(report)
+        except (StaleAttempt, JobNotFound) as exc:
+            log.info("report refused as stale", extra={"job": report.job_id, "why": str(exc)})
+            return False
+        return True
+
+
+def task_of(job: Job) -> TaskRecord:
+    """The job's ``ai_tasks`` row."""
+    result = job.result or {}
+    extra = {k: result[k] for k in (*_PROVENANCE_RESULT, "blob") if k in result}
+    latency = None
+    if job.finished_at is not None:
+        latency = round((job.finished_at - job.created_at) * 1000, 1)
+    return TaskRecord(
+        id=job.id,
+        doc_id=job.doc_id,
+        type=str(job.kind),
+        status=str(job.state),
+        user_id=job.user_id,
+        model=result.get("model"),
+        prompt=job.params.get("prompt"),
+        params={**job.params, **extra, "layer_id": job.layer_id},
+        input_bytes=job.input_bytes,
+        output_bytes=result.get("output_bytes"),
+        error=job.error,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        latency_ms=latency,
+    )
+
+
+def board(doc: Doc[Any]) -> dict[str, dict[str, Any]]:
+    """The document's job board as plain data (job id → entry)."""
+    jobs = doc.get(JOBS_ROOT, type=Map)
+    return {key: value.to_py() or {} for key, value in jobs.items() if isinstance(value, Map)}
+
+
+def _write_entry(doc: Doc[Any], job: Job) -> None:
+    jobs = doc.get(JOBS_ROOT, type=Map)
+    view: dict[str, Any] = {
+        "id": job.id,
+        "kind": str(job.kind),
+        "state": str(job.state),
+        "progress": round(job.progress),
+        "user": job.user_id,
+        "name": job.user_name,
+        "label": _label(job, str(job.kind).replace("_", " ")),
+        "layer_id": job.layer_id if job.state is JobState.DONE else None,
+        "error": job.error if job.state.final else None,
+        "updated_at": int(time.time() * 1000),
+    }
+    entry = jobs.get(job.id)
+    if not isinstance(entry, Map):
+        jobs[job.id] = Map({k: v for k, v in view.items() if v is not None})
+    else:
+        if entry.get("state") == str(JobState.DONE) and job.state is not JobState.DONE:
+            return  # a late report never hides a result that was applied
+        for key, value in view.items():
+            if value is None:
+                entry.pop(key, None)
+            elif entry.get(key) != value:
+                entry[key] = value
+    finished = [
+        (value.get("updated_at", 0), key)
+        for key, value in jobs.items()
+        if isinstance(value, Map) and value.get("state") in ("done", "failed", "cancelled")
+    ]
+    for _, key in sorted(finished)[: max(0, len(finished) - KEEP_ENTRIES)]:
+        del jobs[key]
+
+
+def _applied(doc: Doc[Any], job: Job) -> bool:
+    entry = doc.get(JOBS_ROOT, type=Map).get(job.id)
+    if isinstance(entry, Map) and entry.get("state") == str(JobState.DONE):
+        return True
+    return job.layer_id in Canvas(doc).layer_ids()
+
+
+def _label(job: Job, default: str) -> str:
+    prompt = job.params.get("prompt")
+    return f"{default}: {prompt[:60]}" if prompt else default
+
+
+def _provenance(job: Job, result: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {"job_id": job.id, "kind": str(job.kind), "user": job.user_id}
+    found |= {k: job.params[k] for k in _PROVENANCE_PARAMS if job.params.get(k) is not None}
+    found |= {k: result[k] for k in _PROVENANCE_RESULT if result.get(k) is not None}
+    return found
+
+
+def _png_facts(data: bytes) -> tuple[str, tuple[int, int]]:
+    with Image.open(io.BytesIO(data)) as image:
+        size = image.size
+    return hashlib.sha256(data).hexdigest(), size

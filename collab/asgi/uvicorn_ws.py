@@ -1,0 +1,261 @@
+"""The WebSocket protocol the server runs under uvicorn, with a direct write path for fan-out.
+
+A broadcast sends the same y-websocket message to every connection of a room. Through ASGI each
+delivery costs a queue hand-off, a sender-task wake-up, Starlette's and uvicorn's ``send``
+wrappers and re-framing by ``websockets`` — 45 % of the server's CPU under painting load
+(docs/performance.md). A server-to-client frame is unmasked, so without a compression
+extension its bytes are the same for every receiver: ``frame_binary`` builds them once per
+broadcast, and ``DirectWriter.try_write`` hands them straight to the connection's transport.
+
+``NexusWebSocketProtocol`` is uvicorn's sans-I/O protocol (``websockets`` 14+), unchanged
+except that an accepted connection's scope carries it under ``DIRECT_WRITE``, that the app
+may take binary messages through a callback (``set_receiver``: the room handles each one as
+uvicorn parses it, instead of a queue hand-off and a task wake-up per message), and that
+reading pauses only under a backlog of queued messages, not after each one. ``try_write``
+refuses (returns False) whenever a direct write could be wrong — before the handshake, after a
+close was sent or received, when the transport is paused by back-pressure, or when
+permessage-deflate was negotiated — and the caller then falls back to the ASGI ``send``.
+Receiving, the handshake, pings and closes stay entirely uvicorn's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from uvicorn._types import ASGISendEvent
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import Protocol as WebSocketProtocol
+from websockets.protocol import State
+
+from foundation.aio import LightEvent
+
+DIRECT_WRITE = "nexus.direct_write"  # key in scope["extensions"]
+
+_OPCODE_BINARY_FIN = 0x82
+_READ_BACKLOG = 64  # received messages queued for the app before reading pauses ...
+_SMALL_MESSAGE = 64 * 1024  # ... or at once after a bigger one: at most ~4 MiB queued
+_EVENTS_PER_TURN = 32  # frames handled from one read before other connections get a turn
+
+
+def frame_binary(payload: bytes) -> bytes:
+    """One unmasked, final, binary WebSocket frame (RFC 6455 §5.2) holding ``payload``."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((_OPCODE_BINARY_FIN, size))
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", _OPCODE_BINARY_FIN, 126, size)
+    else:
+        header = struct.pack("!BBQ", _OPCODE_BINARY_FIN, 127, size)
+    return header + payload
+
+
+Receiver = Callable[[bytes], None]
+EventSink = Callable[[dict[str, Any]], None]
+
+
+@runtime_checkable
+class DirectWriter(Protocol):
+    def try_write(self, wire: bytes) -> bool:
+        """Write an already framed message now, or return False (the caller uses ASGI)."""
+
+    def set_receiver(self, receiver: Receiver | None, on_event: EventSink | None = None) -> None:
+        """Hand every binary message to ``receiver`` as it is parsed, and every other ASGI
+        receive event (a text message, the disconnect) to ``on_event`` (None: back to
+        ASGI's ``receive``)."""
+
+
+class _Inbox:
+    """What uvicorn's ``asyncio.Queue`` of received events is used for, in a fraction of its
+    memory (a Queue holds three deques, ~2.4 KiB, for every connection): a list, and at most
+    one waiter, since only the app's ``receive`` takes from it."""
+
+    __slots__ = ("_items", "_waiter", "divert")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self.divert: EventSink | None = None  # takes the events instead, when set
+
+    def put_nowait(self, item: Any) -> None:
+        if self.divert is not None:
+            self.divert(item)
+            return
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def get_nowait(self) -> Any:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+
+class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's ``websockets-sansio`` protocol that exposes ``try_write`` and
+    ``set_receiver`` to the app."""
+
+    _receiver: Receiver | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._backlog: list[Any] = []  # parsed events not handled yet (a long read)
+        self._turn_paused = False
+        self.queue = _Inbox()  # type: ignore[assignment]
+        self.writable = LightEvent()  # type: ignore[assignment]
+        self.writable.set()
+
+    def set_receiver(self, receiver: Receiver | None, on_event: EventSink | None = None) -> None:
+        inbox: _Inbox = self.queue  # type: ignore[assignment]
+        if receiver is not None:
+            # What was queued before now is handed over first, in order; without an
+            # ``on_event`` the other events stay for the app's ASGI receive.
+            queued = []
+            while not inbox.empty():
+                queued.append(inbox.get_nowait())
+            for message in queued:
+                data = message.get("bytes") if message["type"] == "websocket.receive" else None
+                if data is not None:
+                    receiver(data)
+                elif on_event is not None:
+                    on_event(message)
+                else:
+                    inbox.put_nowait(message)
+        self._receiver = receiver
+        inbox.divert = on_event if receiver is not None else None
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if self.response.status_code == 101:  # the app runs: give it the direct path
+            self.scope["extensions"][DIRECT_WRITE] = {"writer": self}
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # The handshake's request and response (headers and all, ~3 KiB) are not needed
+            # once the response is sent; an idle connection should not keep them for hours.
+            del self.request, self.response
+            conn = self.conn
+            if conn.state is State.OPEN and not conn.reader.buffer:
+                # websockets' parser generator keeps the parsed request in its frame for the
+                # connection's life; nothing was received since, so a fresh frame parser
+                # (what it runs next anyway) takes its place, as websockets' own discard()
+                # swaps do.
+                conn.parser = WebSocketProtocol.parse(conn)
+                next(conn.parser)
+
+    def handle_events(self) -> None:
+        """uvicorn's, a turn at a time: at most ``_EVENTS_PER_TURN`` parsed events, then the
+        rest after the other ready callbacks (reading paused meanwhile). One read can hold
+        thousands of small frames (a flood, or a client catching up); handled in one go they
+        would delay every other connection of the server for as long."""
+        events = self.conn.events_received()
+        if self._backlog:
+            self._backlog.extend(events)
+            return  # a turn is already scheduled; keep the order
+        self._handle_turn(events)
+
+    def _handle_turn(self, events: list[Any]) -> None:
+        turn, rest = events[:_EVENTS_PER_TURN], events[_EVENTS_PER_TURN:]
+        self._backlog = rest
+        if rest and not self._turn_paused:
+            self._turn_paused = True
+            self.transport.pause_reading()
+        for event in turn:
+            self._handle_event(event)
+        if rest:
+            self.loop.call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        if self.disconnected:
+            self._backlog = []
+            return
+        events, self._backlog = self._backlog, []
+        self._handle_turn(events)
+        if not self._backlog and self._turn_paused:
+            self._turn_paused = False
+            if not self.read_paused:
+                self.transport.resume_reading()
+
+    def _handle_event(self, event: Any) -> None:
+        if isinstance(event, Request):
+            self.handle_connect(event)
+        elif isinstance(event, Frame):
+            if event.opcode == Opcode.CONT:
+                self.handle_cont(event)
+            elif event.opcode == Opcode.TEXT:
+                self.handle_text(event)
+            elif event.opcode == Opcode.BINARY:
+                self.handle_bytes(event)
+            elif event.opcode == Opcode.PING:
+                self.handle_ping()
+            elif event.opcode == Opcode.PONG:
+                self.handle_pong(event)
+            elif event.opcode == Opcode.CLOSE:
+                self.handle_close(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        backlog, self._backlog = self._backlog, []
+        for event in backlog:  # received before the loss: handled before the disconnect
+            self._handle_event(event)
+        super().connection_lost(exc)
+
+    def send_receive_event_to_app(self) -> None:
+        """uvicorn's, but reading pauses only once ``_READ_BACKLOG`` small messages wait for
+        the app (uvicorn pauses after every message, and the app's reader resumes it at once:
+        two ``epoll_ctl`` calls per message received)."""
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:
+            return  # past websocket.close: reads stay active until the peer's close reply
+        if self.curr_msg_data_type == "bytes" and self._receiver is not None:
+            self._receiver(data)  # no queue, no task wake-up: the room applies it now
+            return
+        if self.curr_msg_data_type == "text":
+            try:
+                self.queue.put_nowait({"type": "websocket.receive", "text": data.decode()})
+            except UnicodeDecodeError:
+                self.conn.send_close(1007)
+                self.handle_parser_exception()
+                return
+        else:
+            self.queue.put_nowait({"type": "websocket.receive", "bytes": data})
+        if not self.read_paused and (
+            self.queue.qsize() >= _READ_BACKLOG or len(data) > _SMALL_MESSAGE
+        ):
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def try_write(self, wire: bytes) -> bool:
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.initial_response is not None
+            or not self.writable.is_set()
+            or self.conn.extensions  # deflate: each receiver's bytes differ
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(wire)
+        return True

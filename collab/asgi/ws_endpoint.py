@@ -1,0 +1,234 @@
+"""The ``/ws/{doc_id}`` endpoint: moves frames between a socket and its room."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket
+
+from canvasdoc import close_codes
+from collab.asgi.starlette_channel import StarletteChannel
+from collab.auth import AuthenticationError
+from collab.auth.base import TOKEN_SUBPROTOCOL_PREFIX
+from collab.auth.identity import check_doc_id
+from collab.exceptions import (
+    DocumentTooLarge,
+    FrameTooLarge,
+    InvalidDocumentId,
+    InvalidUpdate,
+    ProtocolError,
+    RateLimited,
+    TextFrame,
+)
+from collab.server import Server
+from collab.session.connection import Connection
+from collab.session.room import Room
+from collab.session.transport import ChannelClosed
+
+log = logging.getLogger(__name__)
+_CLOSE_TIMEOUT = 2.0
+_FAIR_SHARE = 16  # frames handled from one connection before others get a turn
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    server: Server = websocket.app.state.server
+    address = websocket.client.host if websocket.client else "unknown"
+    refused = server.address_guard.admit(address)
+    if refused is not None:
+        log.warning("connection refused", extra={"address": address, "reason": refused})
+        server.metrics.connections_refused.inc()
+        await _deny(websocket, 429, refused)
+        return
+    try:
+        await _accepted(websocket, server)
+    finally:
+        server.address_guard.release(address)
+
+
+async def _close_at_once(websocket: WebSocket, code: int, reason: str) -> None:
+    await websocket.accept()
+    await StarletteChannel(websocket, max_frame_bytes=1024).close(code, reason)
+
+
+def _subprotocol(websocket: WebSocket) -> str | None:
+    """Browsers send the token as a subprotocol and require one to be echoed: echo the plain
+    ``nexus`` protocol when offered, never the token."""
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+    if "nexus" in offered:
+        return "nexus"
+    return next((p for p in offered if p.startswith(TOKEN_SUBPROTOCOL_PREFIX)), None)
+
+
+def origin_allowed(origin: str, connection: HTTPConnection, allowed: tuple[str, ...]) -> bool:
+    """Same host as the server, or listed in NEXUS_ALLOWED_ORIGINS ("*" allows any)."""
+    if "*" in allowed or origin.rstrip("/") in allowed:
+        return True
+    host = connection.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
+async def _deny(websocket: WebSocket, status: int, message: str) -> None:
+    """Refuse the upgrade with an HTTP answer (or a close where the server cannot)."""
+    response = JSONResponse({"error": "refused", "message": message}, status_code=status)
+    try:
+        await websocket.send_denial_response(response)
+    except RuntimeError:
+        await websocket.accept()
+        await websocket.close(close_codes.TRY_AGAIN_LATER, message[:120])
+
+
+async def _accepted(websocket: WebSocket, server: Server) -> None:
+    settings = server.settings
+    # Taken from the raw path: the route pattern's "$" would let "doc\n" match as "doc".
+    doc_id = websocket.scope["path"].removeprefix("/ws/")
+    origin = websocket.headers.get("origin")
+    if origin is not None and not origin_allowed(origin, websocket, settings.origins):
+        log.warning("connection refused", extra={"doc_id": doc_id[:140], "origin": origin})
+        await _deny(websocket, 403, f"origin {origin!r} is not allowed (NEXUS_ALLOWED_ORIGINS)")
+        return
+    try:
+        check_doc_id(doc_id)
+        principal = await server.authenticator.authenticate(websocket)
+        role = await server.access.require(principal, doc_id, "viewer", create=True)
+    except AuthenticationError as exc:
+        log.info("connection refused", extra={"doc_id": doc_id[:140], "reason": str(exc)})
+        if exc.status == 400:
+            await _close_at_once(websocket, close_codes.INVALID_DOCUMENT_ID, str(exc))
+        else:  # refused before any document data is sent
+            await _deny(websocket, exc.status, str(exc))
+        return
+    except InvalidDocumentId as exc:
+        log.info("connection refused", extra={"doc_id": doc_id[:140], "reason": str(exc)})
+        await _close_at_once(websocket, close_codes.INVALID_DOCUMENT_ID, str(exc))
+        return
+    await websocket.accept(subprotocol=_subprotocol(websocket))
+    channel = StarletteChannel(websocket, max_frame_bytes=settings.max_frame_bytes)
+    conn = Connection(
+        channel,
+        principal,
+        max_queue_bytes=settings.send_queue_bytes,
+        max_queue_messages=settings.send_queue_messages,
+        on_sent=server.metrics.on_sent,
+        max_messages_per_second=settings.max_messages_per_second,
+        max_bytes_per_second=settings.max_bytes_per_second,
+        role=role,
+    )
+    server.metrics.connections.inc()
+    try:
+        try:
+            room = await server.rooms.acquire(doc_id)
+        except Exception as exc:
+            conn.abort(close_codes.INTERNAL_ERROR, f"document {doc_id!r} could not be loaded")
+            log.error("room unavailable", extra={"doc_id": doc_id, "error": str(exc)})
+            return
+        try:
+            room.join(conn)
+            await _serve(room, conn, channel)
+        finally:
+            room.leave(conn)
+            server.rooms.release(doc_id)
+    finally:
+        server.metrics.connections.dec()
+        server.metrics.connections_closed.labels(str(conn.close_code)).inc()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                await channel.close(conn.close_code or close_codes.NORMAL, conn.close_reason)
+
+
+async def _serve(room: Room, conn: Connection, channel: StarletteChannel) -> None:
+    # Binary messages go straight from the protocol to the room when it can (fast_ws), and
+    # so do a text message and the disconnect: then no reader task waits for each connection.
+    if channel.set_receiver(
+        _receiver(room, conn, channel.max_frame_bytes),
+        on_text=lambda: _fail(room, conn, TextFrame()),
+        on_closed=lambda code: conn.abort(code or close_codes.NORMAL, "closed by client"),
+    ):
+        try:
+            await conn.closed.wait()
+        finally:
+            channel.clear_receiver()
+            await conn.stop()
+        return
+    reader = asyncio.create_task(_read(room, conn), name=f"recv:{conn.id}")
+    try:
+        await conn.closed.wait()
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await conn.stop()
+
+
+def _receiver(room: Room, conn: Connection, max_bytes: int) -> Callable[[bytes], None]:
+    def receive(frame: bytes) -> None:
+        if conn.closed.is_set():
+            return  # closed: what the peer still sends is dropped
+        try:
+            if len(frame) > max_bytes:
+                raise FrameTooLarge(len(frame), max_bytes)
+            _handle(room, conn, frame)
+        except Exception as exc:
+            _fail(room, conn, exc)
+
+    return receive
+
+
+def _handle(room: Room, conn: Connection, frame: bytes) -> None:
+    conn.check_rate(len(frame))
+    room.receive(conn, frame)
+
+
+async def _read(room: Room, conn: Connection) -> None:
+    received = 0
+    try:
+        while True:
+            frame = await conn.channel.recv()
+            _handle(room, conn, frame)
+            received += 1
+            if received % _FAIR_SHARE == 0:
+                # recv() does not yield while frames are buffered: without this, one flooding
+                # connection's backlog runs ahead of every other connection's messages.
+                await asyncio.sleep(0)
+    except ChannelClosed as exc:
+        conn.abort(exc.code or close_codes.NORMAL, "closed by client")
+    except Exception as exc:
+        _fail(room, conn, exc)
+
+
+def _fail(room: Room, conn: Connection, exc: Exception) -> None:
+    """Close ``conn`` with the code that names what was wrong with its input."""
+    for kind, code in _CLOSE_CODES:
+        if isinstance(exc, kind):
+            _refuse(room, conn, code, exc)
+            return
+    log.exception("unexpected error handling a frame", extra={"doc_id": room.doc_id})
+    _refuse(room, conn, close_codes.INTERNAL_ERROR, exc)
+
+
+_CLOSE_CODES: tuple[tuple[type[Exception], int], ...] = (
+    (FrameTooLarge, close_codes.MESSAGE_TOO_BIG),
+    (RateLimited, close_codes.POLICY_VIOLATION),
+    (DocumentTooLarge, close_codes.DOCUMENT_TOO_LARGE),
+    (InvalidUpdate, close_codes.INVALID_PAYLOAD),
+    (TextFrame, close_codes.UNSUPPORTED_DATA),
+    (ProtocolError, close_codes.PROTOCOL_ERROR),
+)
+
+
+def _refuse(room: Room, conn: Connection, code: int, exc: Exception) -> None:
+    log.warning(
+        "closing connection after bad input",
+        extra={
+            "doc_id": room.doc_id,
+            "connection": conn.id,
+            "user": conn.principal.user_id,
+            "code": code,
+            "reason": str(exc),
+        },
+    )
+    conn.abort(code, str(exc))

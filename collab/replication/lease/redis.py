@@ -1,0 +1,129 @@
+"""Leases in Redis: ``SET key owner NX PX ttl``, with owner-checked renew/release scripts.
+
+The scripts compare the stored owner before touching the key, so a holder whose lease expired
+and was taken by another owner can neither extend nor delete the new holder's lease.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from collab.replication.lease.base import Lease, LeaseUnavailable
+from collab.replication.redis_keys import DEFAULT_NAMESPACE, RedisKeys
+from foundation.urls import redact_url
+
+# KEYS[1] = lease key, ARGV[1] = owner, ARGV[2] = ttl in milliseconds
+_ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisLease(Lease):
+    """:class:`Lease` in Redis keys named by :class:`~collab.replication.redis_keys.RedisKeys`.
+
+    Pass ``url`` (a client is created, and closed on stop) or ``conn`` (left open).
+    """
+
+    kind = "redis"
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        conn: aioredis.Redis | None = None,
+        owner: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        super().__init__(owner=owner)
+        if (url is None) == (conn is None):
+            raise ValueError("RedisLease needs exactly one of url or conn")
+        self.url = url
+        self.keys = RedisKeys(namespace)
+        self._conn = conn
+        self._connect_timeout = connect_timeout
+        self._client: aioredis.Redis | None = None
+        self._scripts: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        where = redact_url(self.url) if self.url is not None else "<injected client>"
+        return f"RedisLease({where}, owner={self.owner!r})"
+
+    async def _open(self) -> None:
+        if self._conn is not None:
+            self._client = self._conn
+        else:
+            assert self.url is not None
+            self._client = aioredis.Redis.from_url(
+                self.url,
+                socket_connect_timeout=self._connect_timeout,
+                socket_timeout=self._connect_timeout,
+            )
+        self._scripts = {
+            "acquire": self._client.register_script(_ACQUIRE),
+            "renew": self._client.register_script(_RENEW),
+            "release": self._client.register_script(_RELEASE),
+        }
+        try:
+            await self._client.ping()  # type: ignore[misc]
+        except (RedisError, OSError) as exc:
+            raise LeaseUnavailable(f"{self!r} cannot reach Redis: {exc}") from exc
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        self._scripts = {}
+        if client is not None and self._conn is None:
+            await client.aclose()
+
+    async def _run(self, script: str, name: str, ttl: float | None = None) -> int:
+        args: list[str | int] = [self.owner]
+        if ttl is not None:
+            args.append(max(1, math.ceil(ttl * 1000)))
+        try:
+            result = await self._scripts[script](keys=[self.keys.lease(name)], args=args)
+        except (RedisError, OSError) as exc:
+            raise LeaseUnavailable(f"{self!r}: {script} of lease {name!r} failed: {exc}") from exc
+        return int(result)
+
+    async def _acquire(self, name: str, ttl: float) -> bool:
+        return await self._run("acquire", name, ttl) == 1
+
+    async def _renew(self, name: str, ttl: float) -> bool:
+        return await self._run("renew", name, ttl) == 1
+
+    async def _release(self, name: str) -> None:
+        await self._run("release", name)
+
+    async def _holder(self, name: str) -> str | None:
+        assert self._client is not None
+        try:
+            value = await self._client.get(self.keys.lease(name))
+        except (RedisError, OSError) as exc:
+            raise LeaseUnavailable(f"{self!r}: reading lease {name!r} failed: {exc}") from exc
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
