@@ -85,6 +85,7 @@ tools:
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: install-dev install-ai
 	$(VENV)/bin/mypy

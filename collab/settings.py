@@ -10,9 +10,11 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from collab.exceptions import SettingsError
+
+_T = TypeVar("_T")
 
 _LOG_FORMATS = ("json", "text")
 _RENDER_MODES = ("process", "thread")
@@ -20,11 +22,63 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True)
+class _Check:
+    """A field's constraint: ``test(value)`` holds, or the error reads
+    "{name} must be {expected}, got {shown(value)!r}"."""
+
+    test: Callable[[Any], bool]
+    expected: str
+    shown: Callable[[Any], object] = lambda value: value
+
+    def __call__(self, name: str, value: object) -> None:
+        # Tests are written so NaN fails them (every comparison with NaN is false).
+        if not self.test(value):
+            raise SettingsError(
+                f"{name} must be {self.expected}, got {self.shown(value)!r}", field=name
+            )
+
+
+def _checked(default: _T, check: _Check) -> _T:
+    """A field with this default whose value ``check`` validates in ``__post_init__``."""
+    return dataclasses.field(default=default, metadata={"check": check})
+
+
+def _at_least(low: float) -> _Check:
+    return _Check(lambda value: value >= low, f">= {low}")
+
+
+def _above(low: float) -> _Check:
+    return _Check(lambda value: value > low, f"> {low}")
+
+
+def _between(low: float, high: float, expected: str = "") -> _Check:
+    return _Check(lambda value: low <= value <= high, expected or f"{low}..{high}")
+
+
+def _one_of(choices: tuple[str, ...], joiner: str = " or ") -> _Check:
+    return _Check(lambda value: value in choices, joiner.join(choices))
+
+
+_HTTP_URL = _Check(
+    lambda url: url is None or url.startswith(("http://", "https://")), "an http(s):// URL"
+)
+_SECRET = _Check(
+    lambda secret: secret is None or len(secret.encode()) >= 32,
+    "at least 32 bytes",
+    shown=lambda secret: len(secret.encode()),
+)
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Every tunable of a server instance. Defaults are the embedded, zero-setup mode."""
+    """Every tunable of a server instance. Defaults are the embedded, zero-setup mode.
+
+    A constrained field declares its check with its default (``_checked``); construction
+    validates every field and raises ``SettingsError`` naming the first bad one.
+    """
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = _checked(8000, _between(1, 65535, "a TCP port from 1 to 65535"))
     data_dir: Path = Path("data")
     web_dir: Path | None = None  # the browser app's build; None: client/web/dist of the checkout
     database_url: str | None = None  # None: SQLite file in data_dir
@@ -32,47 +86,72 @@ class Settings:
     redis_namespace: str = "nexus"  # prefix of every Redis key and channel
     instance_id: str | None = None  # None: generated at start-up
     migrate_on_start: bool = True  # apply pending Postgres migrations at start-up
-    snapshot_lease_ttl: float = 30.0  # seconds a snapshot writer's lease lasts unrenewed
-    store_max_pending: int = 100_000  # buffered updates before merging them per document
-    flush_window: float = 0.1  # seconds: group-commit window of the update log
-    max_frame_bytes: int = 4 * 1024 * 1024
+    # seconds a snapshot writer's lease lasts unrenewed
+    snapshot_lease_ttl: float = _checked(30.0, _between(1, 3600, "1 to 3600 seconds"))
+    # buffered updates before merging them per document
+    store_max_pending: int = _checked(100_000, _at_least(100))
+    # seconds: group-commit window of the update log
+    flush_window: float = _checked(0.1, _Check(lambda s: 0 < s <= 10, "0 < s <= 10"))
+    max_frame_bytes: int = _checked(4 * 1024 * 1024, _at_least(1024))
     ws_compression: bool = False  # accept permessage-deflate (costs CPU and ~40 KiB/connection)
-    send_queue_bytes: int = 8 * 1024 * 1024  # per connection, before it is closed as slow
-    send_queue_messages: int = 4096
-    room_idle_seconds: float = 60.0  # unload a room this long after its last connection left
-    snapshot_every_updates: int = 2000  # compact a room's log after this many updates ...
-    snapshot_interval: float = 60.0  # ... or this many seconds after its first unsaved update
-    undo_max_depth: int = 100  # undo steps kept per user and document
-    undo_capture_ms: int = 500  # one user's changes closer than this undo as one step
-    history_max_entries: int = 500  # the shared history panel keeps this many entries
-    history_coalesce_seconds: float = 2.0  # same user + same label within this: one entry
-    max_blob_bytes: int = 32 * 1024 * 1024  # largest image upload
-    max_image_dimension: int = 16384  # pixels per side of an uploaded image
-    max_image_pixels: int = 64_000_000  # width x height of an uploaded image
-    max_export_pixels: int = 64_000_000  # width x height of a rendered export
-    thumbnail_size: int = 256  # default box a thumbnail fits in, in pixels
-    render_workers: int = 2  # renders that run at once
-    render_mode: str = "process"  # "process" (off the GIL) or "thread"
-    auth_secret: str | None = None  # None: open mode (loopback binds only)
+    # per connection, before it is closed as slow
+    send_queue_bytes: int = _checked(8 * 1024 * 1024, _at_least(1024))
+    send_queue_messages: int = _checked(4096, _at_least(1))
+    # unload a room this long after its last connection left
+    room_idle_seconds: float = _checked(60.0, _at_least(0))
+    # compact a room's log after this many updates ...
+    snapshot_every_updates: int = _checked(2000, _at_least(1))
+    # ... or this many seconds after its first unsaved update
+    snapshot_interval: float = _checked(60.0, _above(0))
+    undo_max_depth: int = _checked(100, _at_least(1))  # undo steps kept per user and document
+    # one user's changes closer than this undo as one step
+    undo_capture_ms: int = _checked(500, _at_least(0))
+    # the shared history panel keeps this many entries
+    history_max_entries: int = _checked(500, _at_least(1))
+    # same user + same label within this: one entry
+    history_coalesce_seconds: float = _checked(2.0, _at_least(0))
+    max_blob_bytes: int = _checked(32 * 1024 * 1024, _at_least(1024))  # largest image upload
+    # pixels per side of an uploaded image
+    max_image_dimension: int = _checked(16384, _between(1, 65535))
+    max_image_pixels: int = _checked(64_000_000, _at_least(1))  # width x height of an upload
+    max_export_pixels: int = _checked(64_000_000, _at_least(1))  # ... and of a rendered export
+    # default box a thumbnail fits in, in pixels
+    thumbnail_size: int = _checked(256, _between(16, 4096))
+    render_workers: int = _checked(2, _between(1, 64))  # renders that run at once
+    # "process" (off the GIL) or "thread"
+    render_mode: str = _checked("process", _one_of(_RENDER_MODES))
+    auth_secret: str | None = _checked(None, _SECRET)  # None: open mode (loopback binds only)
     allow_open: bool = False  # allow open mode on a non-loopback bind anyway
-    access_token_ttl: float = 900.0  # seconds an access token lives
+    access_token_ttl: float = _checked(900.0, _at_least(10))  # seconds an access token lives
     allowed_origins: str = ""  # comma-separated browser origins ("*": any); "": same host only
-    jobs_per_user_per_minute: float = 30.0  # AI job submissions per user (over it: 429)
-    max_connections_per_ip: int = 256  # concurrent WebSocket connections per client address
-    connection_attempts_per_second: float = 50.0  # new connections per address (burst: 2x)
-    max_messages_per_second: float = 1000.0  # per connection (burst: 2x); over it: closed
-    max_bytes_per_second: int = 8 * 1024 * 1024  # per connection (burst: 2x); over it: closed
-    max_document_bytes: int = 64 * 1024 * 1024  # an update growing a document past it is refused
-    jobs_max_queued: int = 64  # AI jobs queued or running at once; beyond: 503 with Retry-After
-    jobs_max_attempts: int = 3  # starts of a job whose worker keeps getting lost, then it fails
-    jobs_lease_seconds: float = 30.0  # a worker silent this long on a job is presumed dead
+    # AI job submissions per user (over it: 429)
+    jobs_per_user_per_minute: float = _checked(30.0, _above(0))
+    # concurrent WebSocket connections per client address
+    max_connections_per_ip: int = _checked(256, _above(0))
+    # new connections per address (burst: 2x)
+    connection_attempts_per_second: float = _checked(50.0, _above(0))
+    # per connection (burst: 2x); over it: closed
+    max_messages_per_second: float = _checked(1000.0, _above(0))
+    # per connection (burst: 2x); over it: closed
+    max_bytes_per_second: int = _checked(8 * 1024 * 1024, _above(0))
+    # an update growing a document past it is refused
+    max_document_bytes: int = _checked(64 * 1024 * 1024, _above(0))
+    # AI jobs queued or running at once; beyond: 503 with Retry-After
+    jobs_max_queued: int = _checked(64, _between(1, 100_000))
+    # starts of a job whose worker keeps getting lost, then it fails
+    jobs_max_attempts: int = _checked(3, _between(1, 100))
+    # a worker silent this long on a job is presumed dead
+    jobs_lease_seconds: float = _checked(30.0, _between(0.1, 3600, "0.1 to 3600 seconds"))
     jobs_embedded_worker: bool = True  # without REDIS_URL, run the worker (one child process)
-    jobs_max_prompt_chars: int = 1000  # longest prompt (and negative prompt) of a job
-    jobs_max_steps: int = 100  # most denoising steps a generative fill may ask for
-    server_url: str | None = None  # `worker`: the server's http(s) URL (any instance)
+    # longest prompt (and negative prompt) of a job
+    jobs_max_prompt_chars: int = _checked(1000, _between(1, 100_000))
+    # most denoising steps a generative fill may ask for
+    jobs_max_steps: int = _checked(100, _between(1, 500))
+    # `worker`: the server's http(s) URL (any instance)
+    server_url: str | None = _checked(None, _HTTP_URL)
     worker_token: str | None = None  # `worker`: the service token it presents (token mode)
-    log_level: str = "INFO"
-    log_format: str = "json"
+    log_level: str = _checked("INFO", _one_of(_LOG_LEVELS, "/"))
+    log_format: str = _checked("json", _one_of(_LOG_FORMATS))
 
     @property
     def open_mode(self) -> bool:
@@ -93,112 +172,10 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'nexus-canvas.db').resolve()}"
 
     def __post_init__(self) -> None:
-        _check(1 <= self.port <= 65535, "port", self.port, "a TCP port from 1 to 65535")
-        _check(0 < self.flush_window <= 10, "flush_window", self.flush_window, "0 < s <= 10")
-        _check(self.max_frame_bytes >= 1024, "max_frame_bytes", self.max_frame_bytes, ">= 1024")
-        _check(self.send_queue_bytes >= 1024, "send_queue_bytes", self.send_queue_bytes, ">= 1024")
-        _check(
-            self.send_queue_messages >= 1, "send_queue_messages", self.send_queue_messages, ">= 1"
-        )
-        _check(self.room_idle_seconds >= 0, "room_idle_seconds", self.room_idle_seconds, ">= 0")
-        _check(
-            self.snapshot_every_updates >= 1,
-            "snapshot_every_updates",
-            self.snapshot_every_updates,
-            ">= 1",
-        )
-        _check(self.snapshot_interval > 0, "snapshot_interval", self.snapshot_interval, "> 0")
-        _check(
-            1 <= self.snapshot_lease_ttl <= 3600,
-            "snapshot_lease_ttl",
-            self.snapshot_lease_ttl,
-            "1 to 3600 seconds",
-        )
-        _check(self.store_max_pending >= 100, "store_max_pending", self.store_max_pending, ">= 100")
-        _check(self.undo_max_depth >= 1, "undo_max_depth", self.undo_max_depth, ">= 1")
-        _check(self.undo_capture_ms >= 0, "undo_capture_ms", self.undo_capture_ms, ">= 0")
-        _check(
-            self.history_max_entries >= 1,
-            "history_max_entries",
-            self.history_max_entries,
-            ">= 1",
-        )
-        _check(
-            self.history_coalesce_seconds >= 0,
-            "history_coalesce_seconds",
-            self.history_coalesce_seconds,
-            ">= 0",
-        )
-        _check(self.max_blob_bytes >= 1024, "max_blob_bytes", self.max_blob_bytes, ">= 1024")
-        _check(
-            1 <= self.max_image_dimension <= 65535,
-            "max_image_dimension",
-            self.max_image_dimension,
-            "1..65535",
-        )
-        _check(self.max_image_pixels >= 1, "max_image_pixels", self.max_image_pixels, ">= 1")
-        _check(self.max_export_pixels >= 1, "max_export_pixels", self.max_export_pixels, ">= 1")
-        _check(16 <= self.thumbnail_size <= 4096, "thumbnail_size", self.thumbnail_size, "16..4096")
-        _check(1 <= self.render_workers <= 64, "render_workers", self.render_workers, "1..64")
-        _check(
-            self.render_mode in _RENDER_MODES,
-            "render_mode",
-            self.render_mode,
-            " or ".join(_RENDER_MODES),
-        )
-        if self.auth_secret is not None and len(self.auth_secret.encode()) < 32:
-            raise SettingsError(
-                f"auth_secret must be at least 32 bytes, got {len(self.auth_secret.encode())}",
-                field="auth_secret",
-            )
-        _check(self.access_token_ttl >= 10, "access_token_ttl", self.access_token_ttl, ">= 10")
-        for name in (
-            "jobs_per_user_per_minute",
-            "max_connections_per_ip",
-            "connection_attempts_per_second",
-            "max_messages_per_second",
-            "max_bytes_per_second",
-            "max_document_bytes",
-        ):
-            _check(getattr(self, name) > 0, name, getattr(self, name), "> 0")
-        _check(
-            1 <= self.jobs_max_queued <= 100_000,
-            "jobs_max_queued",
-            self.jobs_max_queued,
-            "1..100000",
-        )
-        _check(
-            1 <= self.jobs_max_attempts <= 100,
-            "jobs_max_attempts",
-            self.jobs_max_attempts,
-            "1..100",
-        )
-        _check(
-            0.1 <= self.jobs_lease_seconds <= 3600,
-            "jobs_lease_seconds",
-            self.jobs_lease_seconds,
-            "0.1 to 3600 seconds",
-        )
-        _check(
-            1 <= self.jobs_max_prompt_chars <= 100_000,
-            "jobs_max_prompt_chars",
-            self.jobs_max_prompt_chars,
-            "1..100000",
-        )
-        _check(1 <= self.jobs_max_steps <= 500, "jobs_max_steps", self.jobs_max_steps, "1..500")
-        _check(
-            self.server_url is None or self.server_url.startswith(("http://", "https://")),
-            "server_url",
-            self.server_url,
-            "an http(s):// URL",
-        )
-        _check(self.log_level in _LOG_LEVELS, "log_level", self.log_level, "/".join(_LOG_LEVELS))
-        _check(
-            self.log_format in _LOG_FORMATS,
-            "log_format",
-            self.log_format,
-            " or ".join(_LOG_FORMATS),
-        )
+        for field in dataclasses.fields(self):
+            check: _Check | None = field.metadata.get("check")
+            if check is not None:
+                check(field.name, getattr(self, field.name))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -231,11 +208,6 @@ class Settings:
                 flag = "--" + exc.field.replace("_", "-")
                 raise SettingsError(f"{flag}: {exc}", field=exc.field) from None
             raise
-
-
-def _check(ok: bool, name: str, value: object, expected: str) -> None:
-    if not ok:
-        raise SettingsError(f"{name} must be {expected}, got {value!r}", field=name)
 
 
 def _upper(raw: str) -> str:

@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from collab.asgi.uvicorn_ws import DIRECT_WRITE, DirectWriter, Receiver
+from collab.asgi.uvicorn_ws import DIRECT_WRITE, DirectWriter, Receiver, frame_binary
 from collab.exceptions import FrameTooLarge, TextFrame
-from collab.session.transport import ChannelClosed
+from collab.session.transport import ChannelClosed, Framer
 
 
 class StarletteChannel:
@@ -20,6 +20,11 @@ class StarletteChannel:
         # Under NexusWebSocketProtocol (collab/asgi/uvicorn_ws.py): pre-framed writes skip ASGI.
         writer = websocket.scope.get("extensions", {}).get(DIRECT_WRITE, {}).get("writer")
         self._writer: DirectWriter | None = writer if isinstance(writer, DirectWriter) else None
+
+    @property
+    def framer(self) -> Framer:
+        """Server-to-client WebSocket framing (unmasked binary frames)."""
+        return frame_binary
 
     def try_write(self, wire: bytes) -> bool:
         """Write an already framed message straight to the socket, if that is safe now."""

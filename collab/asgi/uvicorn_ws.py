@@ -35,6 +35,9 @@ from websockets.protocol import State
 from foundation.aio import LightEvent
 
 DIRECT_WRITE = "nexus.direct_write"  # key in scope["extensions"]
+# The releases whose internals this module was written against and tested with (pyproject pins
+# the same ranges); tests/collab/asgi/test_uvicorn_ws.py fails on any other.
+SUPPORTED_VERSIONS = {"uvicorn": "0.54.", "websockets": "17."}
 
 _OPCODE_BINARY_FIN = 0x82
 _READ_BACKLOG = 64  # received messages queued for the app before reading pauses ...

@@ -1,7 +1,16 @@
-"""Hands envelopes from the rooms' synchronous code to the broker, in order.
+"""Replication across instances, hung on each room as an observer.
 
-Rooms must never await the network inside an update; ``send`` only enqueues and one task
-awaits ``broker.publish`` for each envelope in turn, so per-document order is kept.
+``RoomReplica`` follows one room (as Hocuspocus's Redis extension hooks a document): it
+publishes the room's local updates and awareness changes as envelopes, applies the other
+instances' envelopes to the room, answers and sends sync requests (after loading the room or a
+broker outage: pub/sub is at most once), and drops the presence of other instances' clients
+that stopped renewing it.
+
+``EnvelopeRelay`` hands envelopes from the rooms' synchronous code to the broker without
+waiting: straight into the broker's one bounded send buffer (``Broker.offer``), in order. When
+that buffer is full (Redis slower than the rooms for longer than the buffer covers), the
+envelope is not taken; the relay counts it, and once the buffer has drained the replica asks
+its peers to sync, which they answer and ask back, so what was not sent still reaches them.
 """
 
 from __future__ import annotations
@@ -9,29 +18,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+import time
+from collections.abc import Callable
 
-from collab.replication.broker.base import Broker, Envelope
+from canvasdoc import wire
+from collab.replication.broker.base import Broker, Envelope, EnvelopeKind
+from collab.session.room import Room
 
 log = logging.getLogger(__name__)
 
+_REMOTE_AWARENESS_MAX_AGE_MS = 35_000  # Yjs peers renew every 15 s and drop after 30 s
+_OVERFLOW_LOG_INTERVAL = 10.0
+
 
 class EnvelopeRelay:
+    """The rooms' way to the broker; an async context manager (its task resyncs after an
+    overflow of the broker's send buffer)."""
+
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
-        self._queue: deque[Envelope] = deque()
+        self.overflows = 0
+        """Envelopes the broker's full send buffer did not take (healed by a resync)."""
+        self._resync: dict[str, RoomReplica] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._logged_at = -_OVERFLOW_LOG_INTERVAL
 
     @property
     def instance_id(self) -> str:
         return self.broker.instance_id
 
-    def send(self, envelope: Envelope) -> None:
+    def send(self, envelope: Envelope, replica: RoomReplica) -> None:
         if self.broker.alone:
             return  # no other instance has ever been there to receive it
-        self._queue.append(envelope)
-        self._wakeup.set()
+        try:
+            taken = self.broker.offer(envelope)
+        except Exception:
+            log.exception("publishing an envelope failed", extra={"doc_id": envelope.doc_id})
+            return
+        if not taken:
+            self.overflows += 1
+            self._resync[envelope.doc_id] = replica
+            self._wakeup.set()
+            now = time.monotonic()
+            if now - self._logged_at >= _OVERFLOW_LOG_INTERVAL:
+                self._logged_at = now
+                log.warning(
+                    "broker send buffer full: resyncing once it drains",
+                    extra={"doc_id": envelope.doc_id, "overflows": self.overflows},
+                )
 
     async def start(self) -> None:
         if self._task is not None:
@@ -39,13 +74,8 @@ class EnvelopeRelay:
         self._task = asyncio.create_task(self._run(), name="broker-relay")
 
     async def stop(self) -> None:
-        """Publish what is queued (briefly), then stop."""
         if self._task is None:
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2):
-                while self._queue:
-                    await asyncio.sleep(0.01)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -60,12 +90,100 @@ class EnvelopeRelay:
 
     async def _run(self) -> None:
         while True:
-            if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            envelope = self._queue.popleft()
+            await self._wakeup.wait()
+            self._wakeup.clear()
             try:
-                await self.broker.publish(envelope)
+                await self.broker.drained()
             except Exception:
-                log.exception("publishing an envelope failed", extra={"doc_id": envelope.doc_id})
+                log.exception("waiting for the broker's send buffer failed")
+                await asyncio.sleep(1.0)
+            pending, self._resync = self._resync, {}
+            for replica in pending.values():
+                replica.request_sync()
+
+
+class RoomReplica:
+    """One room's replication to the other instances (a ``RoomObserver`` of the room)."""
+
+    def __init__(self, room: Room, relay: EnvelopeRelay) -> None:
+        self.room = room
+        self._relay = relay
+        self._stop_observing: Callable[[], None] | None = room.observe(self)
+
+    # -- this instance's changes ---------------------------------------------------------
+
+    def local_update(self, update: bytes, user: str | None) -> None:
+        self._publish(EnvelopeKind.UPDATE, update, user=user)
+
+    def local_awareness(self, payload: bytes, user: str) -> None:
+        self._publish(EnvelopeKind.AWARENESS, payload, user=user)
+
+    def request_sync(self) -> None:
+        """Ask the other instances for what this replica lacks (after loading the room or a
+        broker outage: pub/sub is at-most-once); they answer and ask back."""
+        self._publish(EnvelopeKind.SYNC_REQUEST, self.room.doc.get_state(), user=None)
+
+    def _publish(
+        self, kind: EnvelopeKind, payload: bytes, *, user: str | None, target: str | None = None
+    ) -> None:
+        envelope = Envelope(self.room.doc_id, self._relay.instance_id, user, kind, payload, target)
+        self._relay.send(envelope, self)
+
+    # -- the other instances' changes ----------------------------------------------------
+
+    def receive(self, envelope: Envelope) -> None:
+        """Apply traffic from another instance; a bad envelope is logged, never raised."""
+        room = self.room
+        try:
+            match envelope.kind:
+                case EnvelopeKind.UPDATE | EnvelopeKind.SYNC_REPLY:
+                    user = envelope.origin_user if envelope.kind is EnvelopeKind.UPDATE else None
+                    room.apply_remote(envelope.payload, user)
+                case EnvelopeKind.AWARENESS:
+                    room.apply_remote_awareness(envelope.payload)
+                case EnvelopeKind.SYNC_REQUEST:
+                    self._answer_sync(envelope)
+        except Exception as exc:
+            log.warning(
+                "ignoring a bad envelope from another instance",
+                extra={
+                    "doc_id": room.doc_id,
+                    "from": envelope.origin_instance,
+                    "kind": str(envelope.kind),
+                    "error": repr(exc),
+                },
+            )
+
+    def _answer_sync(self, request: Envelope) -> None:
+        peer = request.origin_instance
+        doc = self.room.doc
+        diff = doc.get_update(request.payload)
+        if diff != wire.EMPTY_UPDATE:
+            self._publish(EnvelopeKind.SYNC_REPLY, diff, user=None, target=peer)
+        local = sorted(self.room.local_awareness_ids())
+        if local:
+            payload = self.room.awareness.encode_awareness_update(local)
+            self._publish(EnvelopeKind.AWARENESS, payload, user=None, target=peer)
+        if request.target_instance is None:  # ask back once; a targeted request is not asked
+            self._publish(EnvelopeKind.SYNC_REQUEST, doc.get_state(), user=None, target=peer)
+
+    def expire_remote_awareness(self, now_ms: int | None = None) -> None:
+        """Drop presence of other instances' clients not renewed in time (their instance may
+        have died without telling us)."""
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        awareness = self.room.awareness
+        local = self.room.local_awareness_ids()
+        stale = [
+            cid
+            for cid in awareness.states
+            if cid not in local
+            and now - awareness.meta.get(cid, {}).get("lastUpdated", now)
+            > _REMOTE_AWARENESS_MAX_AGE_MS
+        ]
+        if stale:
+            self.room.remove_remote_awareness(stale)
+
+    def close(self) -> None:
+        if self._stop_observing is not None:
+            self._stop_observing()
+            self._stop_observing = None

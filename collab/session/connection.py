@@ -19,11 +19,10 @@ from collections import deque
 from collections.abc import Callable
 
 from canvasdoc import close_codes
-from collab.asgi.uvicorn_ws import frame_binary
 from collab.auth.identity import Principal
 from collab.exceptions import RateLimited
 from collab.session.limits import TokenBucket
-from collab.session.transport import Channel, ChannelClosed, DirectChannel
+from collab.session.transport import Channel, ChannelClosed, DirectChannel, Framer, SharedFrame
 from foundation.aio import LightEvent
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ class Connection:
 
     # Thousands are held at once, most of them idle: no per-instance __dict__.
     __slots__ = (
-        "__weakref__", "_batch", "_byte_rate", "_direct", "_loop", "_max_bytes",
+        "__weakref__", "_batch", "_byte_rate", "_direct", "_framer", "_loop", "_max_bytes",
         "_max_messages", "_message_rate", "_on_sent", "_queue", "_queued_bytes", "_sender",
         "_sending", "awareness_ids", "channel", "close_code", "close_reason", "closed",
         "denied_at", "id", "principal", "role",
@@ -63,6 +62,7 @@ class Connection:
         self._max_messages = max_queue_messages
         self._on_sent = on_sent
         self._direct = channel if isinstance(channel, DirectChannel) else None
+        self._framer: Framer | None = self._direct.framer if self._direct is not None else None
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -72,7 +72,7 @@ class Connection:
         self._sending = False  # the sender task is awaiting the channel with a frame
         self._sender: asyncio.Task[None] | None = None  # runs only while frames are queued
         # Frames sent during this loop iteration, written together at its end (direct only).
-        self._batch: list[tuple[bytes, bytes | None, float | None]] | None = None
+        self._batch: list[tuple[bytes, SharedFrame | None, float | None]] | None = None
         self.closed = LightEvent()
         self.close_code: int | None = None
         self.close_reason = ""
@@ -102,19 +102,19 @@ class Connection:
         return self._queued_bytes
 
     def send(
-        self, frame: bytes, received_at: float | None = None, wire: bytes | None = None
+        self, frame: bytes, received_at: float | None = None, shared: SharedFrame | None = None
     ) -> None:
         """Send a frame without waiting: written at the end of this loop iteration together
         with the others sent to this connection meanwhile, or queued when the socket is
-        behind; close the connection if it is too far behind. ``wire`` is ``frame`` already
-        framed (``frame_binary``), shared by a broadcast's receivers."""
+        behind; close the connection if it is too far behind. ``shared`` is ``frame`` as a
+        broadcast hands it to all its receivers (framed once for all of them)."""
         if self.closed.is_set():
             return
         if self._direct is not None and self._loop is not None:
             if self._batch is None:
                 _flusher.add(self, self._loop)
                 self._batch = []
-            self._batch.append((frame, wire, received_at))
+            self._batch.append((frame, shared, received_at))
             return
         self._enqueue(frame, received_at)
 
@@ -124,7 +124,12 @@ class Connection:
         if not batch or self.closed.is_set():
             return
         if self._direct is not None and not self._queue and not self._sending:
-            wires = [wire if wire is not None else frame_binary(frame) for frame, wire, _ in batch]
+            framer = self._framer
+            assert framer is not None
+            wires = [
+                shared.wire(framer) if shared is not None else framer(frame)
+                for frame, shared, _ in batch
+            ]
             if self._direct.try_write(wires[0] if len(wires) == 1 else b"".join(wires)):
                 if self._on_sent is not None:
                     sent_at = time.perf_counter()
@@ -200,7 +205,8 @@ class Connection:
             if not self._queue:
                 self._queue = None  # an empty deque still holds ~600 B
             self._queued_bytes -= len(frame)
-            if self._direct is None or not self._direct.try_write(frame_binary(frame)):
+            direct, framer = self._direct, self._framer
+            if direct is None or framer is None or not direct.try_write(framer(frame)):
                 self._sending = True
                 try:
                     await self.channel.send(frame)

@@ -4,49 +4,81 @@ undo stack and the shared history panel.
 The room has no I/O of its own. Frames come in through ``receive``; everything it sends goes
 through each connection's non-blocking ``send``; every document change is handed to the
 update log (``UpdateSink.append``), which commits in groups. So a slow socket or a slow disk
-never stalls the room.
+never stalls the room. Replication across instances is not in here: it hangs on the room as a
+``RoomObserver`` (``RoomReplica`` in ``collab/replication/relay.py``); framing belongs to the
+transport.
+
+One update's path: ``receive`` → ``_apply`` opens a :class:`Change` (who, from which
+connection, when) and applies the update in a transaction whose origin is that change; the
+history entry it earns is written within the same change; when the change closes, its updates
+(merged when there are two) go once to the update log, once to the observers and once to the
+other connections.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Awareness, Doc, Subscription, TransactionEvent
+from pycrdt import Awareness, Doc, Subscription, TransactionEvent, merge_updates
 
 from canvasdoc import close_codes, wire
 from canvasdoc.canvas import Canvas
-from collab.asgi.uvicorn_ws import frame_binary
 from collab.auth.identity import Principal
 from collab.exceptions import DocumentTooLarge, InvalidUpdate, ProtocolError
 from collab.observability.metrics import Metrics
-from collab.replication.broker.base import Envelope, EnvelopeKind
 from collab.session.connection import Connection
 from collab.session.history import ChangeDescriber, HistoryLog
+from collab.session.transport import SharedFrame
 from collab.session.undo import RoomUndo, UndoState
 from collab.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+REMOTE_ORIGIN = "nexus:remote"  # transaction / awareness origin of changes from other instances
+
 
 class UpdateSink(Protocol):
     def append(self, doc_id: str, update: bytes) -> None: ...
 
 
-class EnvelopeSink(Protocol):
-    """Where a room publishes its own changes for the other instances (``EnvelopeRelay``)."""
+class RoomObserver(Protocol):
+    """What hangs on a room to follow its local changes (replication across instances)."""
 
-    @property
-    def instance_id(self) -> str: ...
+    def local_update(self, update: bytes, user: str | None) -> None:
+        """An update made on this instance (not one applied with ``apply_remote``)."""
 
-    def send(self, envelope: Envelope) -> None: ...
+    def local_awareness(self, payload: bytes, user: str) -> None:
+        """An awareness change announced by one of this instance's connections."""
 
 
-REMOTE_ORIGIN = "nexus:remote"  # transaction / awareness origin of changes from other instances
-_REMOTE_AWARENESS_MAX_AGE_MS = 35_000  # Yjs peers renew every 15 s and drop after 30 s
+class Change:
+    """The context of one change of the document: it travels as the origin of the
+    transactions it opens (so undo managers see the user: it hashes and compares as the
+    user id) and collects the updates they produce, which are sent out once it closes."""
+
+    __slots__ = ("received_at", "remote", "sender", "updates", "user")
+
+    def __init__(
+        self,
+        user: str | None,
+        *,
+        sender: Connection | None = None,
+        received_at: float | None = None,
+        remote: bool = False,
+    ) -> None:
+        self.user = user
+        self.sender = sender  # the connection it came from: not echoed back to it
+        self.received_at = received_at
+        self.remote = remote  # another instance's change: neither logged nor republished
+        self.updates: list[bytes] = []
+
+    def __hash__(self) -> int:  # pycrdt's undo managers track origins by their hash
+        return hash(self.user if self.user is not None else REMOTE_ORIGIN)
 
 
 class Room:
@@ -59,7 +91,6 @@ class Room:
         sink: UpdateSink,
         metrics: Metrics,
         settings: Settings | None = None,
-        relay: EnvelopeSink | None = None,
     ) -> None:
         settings = settings or Settings()
         self._max_bytes = settings.max_document_bytes
@@ -73,11 +104,10 @@ class Room:
         self.size_estimate = len(doc.get_update())
         self._sink = sink
         self._metrics = metrics
-        self._sender: Connection | None = None
-        self._received_at = 0.0
-        self._relay = relay
-        self._origin_user: str | None = None  # the user a local transaction is applied for
-        self._remote = False  # applying another instance's change: don't log or republish
+        self._observers: list[RoomObserver] = []
+        # The change being applied now. pycrdt hands a document observer only the hash of a
+        # transaction's origin, so the open change is where the observer finds it.
+        self._open: Change | None = None
         self.undo = RoomUndo(
             doc, max_depth=settings.undo_max_depth, capture_ms=settings.undo_capture_ms
         )
@@ -92,6 +122,11 @@ class Room:
         self._doc_subscription: Subscription | None = doc.observe(self._on_transaction)
         self._awareness_subscription = self.awareness.observe(self._on_awareness)
         self.closed = False
+
+    def observe(self, observer: RoomObserver) -> Callable[[], None]:
+        """Tell ``observer`` about every local change; returns the function that stops it."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
 
     # -- connections ---------------------------------------------------------------------
 
@@ -109,7 +144,11 @@ class Room:
         if conn.awareness_ids:
             ids = [cid for cid in conn.awareness_ids if cid in self.awareness.states]
             conn.awareness_ids.clear()
-            self.awareness.remove_awareness_states(ids, origin=conn)
+            self.awareness.remove_awareness_states(ids, origin=_from(conn))
+
+    def local_awareness_ids(self) -> set[int]:
+        """Awareness client ids announced through this instance's connections."""
+        return set().union(*(c.awareness_ids for c in self.connections))
 
     # -- incoming frames -----------------------------------------------------------------
 
@@ -167,35 +206,36 @@ class Room:
                 f"of {len(update)} bytes would grow it past that (now about "
                 f"{self.size_estimate}); it was not applied"
             )
-        user = conn.principal.user_id
-        self.undo.track(user)
-        self._sender = conn
-        self._origin_user = user
-        self._received_at = time.perf_counter()
-        try:
-            with self.doc.transaction(origin=user):
-                self.doc.apply_update(update)
-        except ValueError as exc:
-            self._describer.take()
-            raise InvalidUpdate(f"update of {len(update)} bytes cannot be applied: {exc}") from exc
-        finally:
-            self._sender = None
-            self._origin_user = None
-            self.undo.finish()
-        self.undo.after_change(user)
-        self._record(conn.principal, "edit")
+        principal = conn.principal
+        change = Change(principal.user_id, sender=conn, received_at=time.perf_counter())
+        with self._changing(change):
+            self.undo.track(principal.user_id)
+            try:
+                with self.doc.transaction(origin=change):
+                    self.doc.apply_update(update)
+            except ValueError as exc:
+                self._describer.take()
+                raise InvalidUpdate(
+                    f"update of {len(update)} bytes cannot be applied: {exc}"
+                ) from exc
+            finally:
+                self.undo.finish()
+            self.undo.after_change(principal.user_id)
+            self._record(principal, "edit")
 
     # -- commands: undo / redo / restore -------------------------------------------------
 
     def undo_for(self, principal: Principal) -> tuple[bool, UndoState]:
         """Undo ``principal``'s last change; the result is broadcast like any update."""
-        done = self.undo.undo(principal.user_id)
-        self._record(principal, "undo")
+        with self._changing(Change(principal.user_id)):
+            done = self.undo.undo(principal.user_id)
+            self._record(principal, "undo")
         return done, self.undo.state(principal.user_id)
 
     def redo_for(self, principal: Principal) -> tuple[bool, UndoState]:
-        done = self.undo.redo(principal.user_id)
-        self._record(principal, "redo")
+        with self._changing(Change(principal.user_id)):
+            done = self.undo.redo(principal.user_id)
+            self._record(principal, "redo")
         return done, self.undo.state(principal.user_id)
 
     def edit(self, principal: Principal, change: Callable[[Canvas], T]) -> T:
@@ -203,35 +243,33 @@ class Room:
         one transaction with the user as origin, so it is broadcast, logged, recorded in the
         history and undoable by that user like an edit they made themselves."""
         user = principal.user_id
-        self.undo.track(user)
-        self._origin_user = user
-        try:
-            with self.doc.transaction(origin=user):
-                result = change(Canvas(self.doc))
-        finally:
-            self._origin_user = None
-            self.undo.finish()
-        self.undo.after_change(user)
-        self._record(principal, "edit")
+        with self._changing(Change(user)) as origin:
+            self.undo.track(user)
+            try:
+                with self.doc.transaction(origin=origin):
+                    result = change(Canvas(self.doc))
+            finally:
+                self.undo.finish()
+            self.undo.after_change(user)
+            self._record(principal, "edit")
         return result
 
     def restore(self, principal: Principal, version: Canvas, label: str) -> UndoState:
         """Bring ``meta`` and ``layers`` back to ``version`` as one change of ``principal``'s,
         which that user can undo like any other."""
         user = principal.user_id
-        self.undo.track(user)
-        self.undo.cut(user)
-        self._origin_user = user
-        try:
-            with self.doc.transaction(origin=user):
-                Canvas(self.doc).replace_content(version)
-        finally:
-            self._origin_user = None
-            self.undo.finish()
-        self.undo.cut(user)
-        self.undo.after_change(user)
-        self._describer.take()
-        self.history.record(user, principal.name, "restore", f"restore version {label}")
+        with self._changing(Change(user)) as origin:
+            self.undo.track(user)
+            self.undo.cut(user)
+            try:
+                with self.doc.transaction(origin=origin):
+                    Canvas(self.doc).replace_content(version)
+            finally:
+                self.undo.finish()
+            self.undo.cut(user)
+            self.undo.after_change(user)
+            self._describer.take()
+            self.history.record(user, principal.name, "restore", f"restore version {label}")
         return self.undo.state(user)
 
     def _record(self, principal: Principal, action: str) -> None:
@@ -266,138 +304,111 @@ class Room:
         }  # fmt: skip
 
     def _apply_awareness(self, conn: Connection, payload: bytes) -> None:
-        self._sender = conn
-        self._received_at = time.perf_counter()
+        origin = Change(conn.principal.user_id, sender=conn, received_at=time.perf_counter())
         try:
-            self.awareness.apply_awareness_update(payload, origin=conn)
+            self.awareness.apply_awareness_update(payload, origin=origin)
         except (ValueError, IndexError, RuntimeError, TypeError) as exc:
             raise ProtocolError(f"malformed awareness update: {exc}") from exc
-        finally:
-            self._sender = None
+
+    # -- changes from other instances ----------------------------------------------------
+
+    def apply_remote(self, update: bytes, user: str | None) -> None:
+        """Apply another instance's update: sent to this instance's connections, neither
+        logged (its instance did) nor told to the observers. ``user`` is who made it, so
+        per-user undo works whichever instance the user is on."""
+        if update == wire.EMPTY_UPDATE:
+            return
+        change = Change(user, received_at=time.perf_counter(), remote=True)
+        with self._changing(change):
+            if user is not None:
+                self.undo.track(user)
+            with self.doc.transaction(origin=change):
+                self.doc.apply_update(update)
+            self._describer.take()  # the origin instance records the history entry
+            if user is not None:
+                self.undo.after_change(user)
+
+    def apply_remote_awareness(self, payload: bytes) -> None:
+        self.awareness.apply_awareness_update(payload, Change(None, remote=True))
+
+    def remove_remote_awareness(self, client_ids: list[int]) -> None:
+        self.awareness.remove_awareness_states(client_ids, Change(None, remote=True))
 
     # -- fan-out ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _changing(self, change: Change) -> Iterator[Change]:
+        """Collect the updates of ``change``'s transactions; send them out when it closes."""
+        if self._open is not None:
+            raise RuntimeError(f"room {self.doc_id!r}: a change is already being applied")
+        self._open = change
+        try:
+            yield change
+        finally:
+            self._open = None
+            if change.updates:
+                self._emit(change)
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         update = event.update
         if update == wire.EMPTY_UPDATE:
             return
+        change = self._open
+        if change is None:  # a transaction opened outside the room (the AI job host)
+            change = Change(None)
+            change.updates.append(update)
+            self._emit(change)
+        else:
+            change.updates.append(update)
+
+    def _emit(self, change: Change) -> None:
+        """One store append, one notice to the observers, one broadcast for the change."""
+        updates = change.updates
+        update = updates[0] if len(updates) == 1 else merge_updates(*updates)
         self._metrics.updates_applied.inc()
         self.size_estimate += len(update)
         self.unsaved_updates += 1
         if self.first_unsaved_at is None:
             self.first_unsaved_at = time.monotonic()
-        if not self._remote:  # another instance's change is logged and published by it
+        if not change.remote:
             self._sink.append(self.doc_id, update)
-            self._publish(EnvelopeKind.UPDATE, update, user=self._origin_user)
-        received = self._received_at if self._sender is not None else time.perf_counter()
-        self._broadcast(wire.encode_update(update), exclude=self._sender, received=received)
+            for observer in self._observers:
+                observer.local_update(update, change.user)
+        received = change.received_at or time.perf_counter()
+        sender = change.sender
+        self._broadcast(wire.encode_update(update), exclude=sender, received=received)
+        if sender is not None and len(updates) > 1:
+            # The sender has its own update; what the server added to it (the history
+            # entry) it has not.
+            rest = updates[1] if len(updates) == 2 else merge_updates(*updates[1:])
+            sender.send(wire.encode_update(rest), received)
 
-    def _on_awareness(self, topic: str, change: tuple[dict[str, Any], Any]) -> None:
+    def _on_awareness(self, topic: str, event: tuple[dict[str, Any], Any]) -> None:
         if topic != "update":
             return
-        changes, origin = change
-        if isinstance(origin, Connection):
-            origin.awareness_ids.update(changes["added"])
-            origin.awareness_ids.update(changes["updated"])
-            origin.awareness_ids.difference_update(changes["removed"])
+        changes, origin = event
+        sender = origin.sender if isinstance(origin, Change) else None
+        if sender is not None:
+            sender.awareness_ids.update(changes["added"])
+            sender.awareness_ids.update(changes["updated"])
+            sender.awareness_ids.difference_update(changes["removed"])
         changed = [*changes["added"], *changes["updated"], *changes["removed"]]
         payload = self.awareness.encode_awareness_update(changed)
-        frame = wire.encode_awareness(payload)
-        if isinstance(origin, Connection):
-            self._publish(EnvelopeKind.AWARENESS, payload, user=origin.principal.user_id)
-        sender = origin if isinstance(origin, Connection) else None
-        received = self._received_at if self._sender is not None else time.perf_counter()
-        self._broadcast(frame, exclude=sender, received=received)
-
-    # -- other instances ---------------------------------------------------------------------
-
-    def _publish(
-        self, kind: EnvelopeKind, payload: bytes, *, user: str | None, target: str | None = None
-    ) -> None:
-        if self._relay is not None:
-            self._relay.send(
-                Envelope(self.doc_id, self._relay.instance_id, user, kind, payload, target)
-            )
-
-    def request_sync(self) -> None:
-        """Ask the other instances for what this replica lacks (after loading the room or a
-        broker outage: pub/sub is at-most-once); they answer and ask back."""
-        self._publish(EnvelopeKind.SYNC_REQUEST, self.doc.get_state(), user=None)
-
-    def receive_envelope(self, envelope: Envelope) -> None:
-        """Apply traffic from another instance; a bad envelope is logged, never raised."""
-        try:
-            match envelope.kind:
-                case EnvelopeKind.UPDATE | EnvelopeKind.SYNC_REPLY:
-                    user = envelope.origin_user if envelope.kind is EnvelopeKind.UPDATE else None
-                    self._apply_remote(envelope.payload, user)
-                case EnvelopeKind.AWARENESS:
-                    self._remote = True
-                    try:
-                        self.awareness.apply_awareness_update(envelope.payload, REMOTE_ORIGIN)
-                    finally:
-                        self._remote = False
-                case EnvelopeKind.SYNC_REQUEST:
-                    self._answer_sync(envelope)
-        except Exception as exc:
-            log.warning(
-                "ignoring a bad envelope from another instance",
-                extra={
-                    "doc_id": self.doc_id,
-                    "from": envelope.origin_instance,
-                    "kind": str(envelope.kind),
-                    "error": repr(exc),
-                },
-            )
-
-    def _apply_remote(self, update: bytes, user: str | None) -> None:
-        if update == wire.EMPTY_UPDATE:
-            return
-        if user is not None:
-            self.undo.track(user)  # per-user undo works whichever instance the user is on
-        self._remote = True
-        self._received_at = time.perf_counter()
-        try:
-            with self.doc.transaction(origin=user or REMOTE_ORIGIN):
-                self.doc.apply_update(update)
-        finally:
-            self._remote = False
-        self._describer.take()  # the origin instance records the history entry
-        if user is not None:
-            self.undo.after_change(user)
-
-    def _answer_sync(self, request: Envelope) -> None:
-        peer = request.origin_instance
-        diff = self.doc.get_update(request.payload)
-        if diff != wire.EMPTY_UPDATE:
-            self._publish(EnvelopeKind.SYNC_REPLY, diff, user=None, target=peer)
-        local = sorted(set().union(*(c.awareness_ids for c in self.connections)))
-        if local:
-            payload = self.awareness.encode_awareness_update(local)
-            self._publish(EnvelopeKind.AWARENESS, payload, user=None, target=peer)
-        if request.target_instance is None:  # ask back once; a targeted request is not asked
-            self._publish(EnvelopeKind.SYNC_REQUEST, self.doc.get_state(), user=None, target=peer)
-
-    def expire_remote_awareness(self, now_ms: int | None = None) -> None:
-        """Drop presence of other instances' clients not renewed in time (their instance may
-        have died without telling us)."""
-        now = now_ms if now_ms is not None else int(time.time() * 1000)
-        local = set().union(*(c.awareness_ids for c in self.connections))
-        stale = [
-            cid
-            for cid in self.awareness.states
-            if cid not in local
-            and now - self.awareness.meta.get(cid, {}).get("lastUpdated", now)
-            > _REMOTE_AWARENESS_MAX_AGE_MS
-        ]
-        if stale:
-            self.awareness.remove_awareness_states(stale, REMOTE_ORIGIN)
+        if sender is not None:
+            for observer in self._observers:
+                observer.local_awareness(payload, sender.principal.user_id)
+        received = origin.received_at if isinstance(origin, Change) else None
+        self._broadcast(
+            wire.encode_awareness(payload),
+            exclude=sender,
+            received=received or time.perf_counter(),
+        )
 
     def _broadcast(self, frame: bytes, *, exclude: Connection | None, received: float) -> None:
-        wire = frame_binary(frame)  # framed once: the same bytes for every receiver
+        shared = SharedFrame(frame)  # framed once by the transport: same bytes for everyone
         for conn in self.connections:
             if conn is not exclude:
-                conn.send(frame, received, wire)
+                conn.send(frame, received, shared)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -413,9 +424,15 @@ class Room:
         for conn in list(self.connections):
             conn.abort(close_codes.GOING_AWAY, "room closed")
         self.connections.clear()
+        self._observers.clear()
         if self._doc_subscription is not None:
             self.doc.unobserve(self._doc_subscription)
             self._doc_subscription = None
         self.awareness.unobserve(self._awareness_subscription)
         self._describer.close()
         self.undo.close()
+
+
+def _from(conn: Connection) -> Change:
+    """The origin of a change a connection makes without a frame of its own (leaving)."""
+    return Change(conn.principal.user_id, sender=conn, received_at=time.perf_counter())

@@ -28,10 +28,10 @@ from collab.exceptions import RoomLoadError
 from collab.observability.metrics import Metrics
 from collab.replication.broker.base import Broker
 from collab.replication.lease.base import Lease
-from collab.replication.relay import EnvelopeRelay
+from collab.replication.relay import EnvelopeRelay, RoomReplica
 from collab.session.room import Room
 from collab.settings import Settings
-from persistence.base import Store
+from persistence.documents import DocumentLog
 from persistence.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class RoomManager:
 
     def __init__(
         self,
-        store: Store,
+        store: DocumentLog,
         writer: GroupCommitWriter,
         settings: Settings,
         metrics: Metrics,
@@ -70,6 +70,7 @@ class RoomManager:
         self._remove_reconnect_hook: Callable[[], None] | None = None
         self.lease_conflicts = 0  # saves skipped because another instance holds the lease
         self._entries: dict[str, _Entry] = {}
+        self._replicas: dict[str, RoomReplica] = {}
         self._snapshotter: asyncio.Task[None] | None = None
         self._started = False
 
@@ -115,10 +116,10 @@ class RoomManager:
         return closed
 
     def _after_reconnect(self) -> None:
-        rooms = self.rooms
-        log.info("broker reconnected: resyncing rooms", extra={"rooms": len(rooms)})
-        for room in rooms.values():
-            room.request_sync()
+        replicas = list(self._replicas.values())
+        log.info("broker reconnected: resyncing rooms", extra={"rooms": len(replicas)})
+        for replica in replicas:
+            replica.request_sync()
 
     async def __aenter__(self) -> RoomManager:
         await self.start()
@@ -186,13 +187,14 @@ class RoomManager:
             self._metrics.room_load_failures.inc()
             log.exception("room load failed", extra={"doc_id": doc_id})
             raise RoomLoadError(f"document {doc_id!r} could not be loaded: {exc}") from exc
-        room = Room(doc_id, doc, self._writer, self._metrics, self._settings, relay=self._relay)
-        if self._broker is not None:
+        room = Room(doc_id, doc, self._writer, self._metrics, self._settings)
+        if self._broker is not None and self._relay is not None:
+            replica = self._replicas[doc_id] = RoomReplica(room, self._relay)
             try:
-                await self._broker.subscribe(doc_id, room.receive_envelope)
+                await self._broker.subscribe(doc_id, replica.receive)
             except Exception as exc:  # the broker resubscribes and resyncs when it is back
                 log.warning("broker subscribe failed", extra={"doc_id": doc_id, "error": str(exc)})
-            room.request_sync()
+            replica.request_sync()
         self._metrics.rooms.inc()
         log.info(
             "room loaded",
@@ -323,7 +325,9 @@ class RoomManager:
             if self._entries.get(doc_id) is entry:
                 del self._entries[doc_id]
             room = _loaded(entry)
-            if self._broker is not None and room is not None:
+            replica = self._replicas.pop(doc_id, None) if room is not None else None
+            if self._broker is not None and replica is not None:
+                replica.close()
                 with contextlib.suppress(Exception):
                     await self._broker.unsubscribe(doc_id)
             if room is not None:
@@ -337,7 +341,9 @@ class RoomManager:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for doc_id, room in self.rooms.items():
-                room.expire_remote_awareness()
+                replica = self._replicas.get(doc_id)
+                if replica is not None:
+                    replica.expire_remote_awareness()
                 due = room.unsaved_updates >= self._settings.snapshot_every_updates or (
                     room.first_unsaved_at is not None
                     and now - room.first_unsaved_at >= self._settings.snapshot_interval

@@ -1,12 +1,19 @@
 """The transport a room talks to: one bidirectional stream of binary frames.
 
 The room and connection logic only see this protocol; Starlette's WebSocket is one adapter
-(``collab/asgi/starlette_channel.py``), tests can supply in-memory ones.
+(``collab/asgi/starlette_channel.py``), tests can supply in-memory ones. Framing belongs to the
+transport: a room hands a broadcast's message over once as a :class:`SharedFrame`, and a
+``DirectChannel`` frames it with its own ``framer`` (the first receiver frames it, the others
+of the same kind of transport reuse those bytes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
+
+Framer = Callable[[bytes], bytes]
+"""Turns a message into the bytes a transport writes for it (a WebSocket frame)."""
 
 
 class ChannelClosed(Exception):
@@ -35,7 +42,29 @@ class Channel(Protocol):
 
 @runtime_checkable
 class DirectChannel(Channel, Protocol):
-    """A channel that can also take a message already framed for the wire (``fast_ws``)."""
+    """A channel that can also take a message already framed for the wire, written at once
+    (``collab/asgi/uvicorn_ws.py``)."""
+
+    @property
+    def framer(self) -> Framer:
+        """How this channel frames a message for ``try_write``."""
 
     def try_write(self, wire: bytes) -> bool:
         """Write now without awaiting, or return False: the caller then awaits ``send``."""
+
+
+class SharedFrame:
+    """One message sent to several receivers, framed once per framer."""
+
+    __slots__ = ("_framer", "_wire", "payload")
+
+    def __init__(self, payload: bytes, *, framer: Framer | None = None, wire: bytes = b"") -> None:
+        self.payload = payload
+        self._framer = framer  # ``wire`` is ``payload`` framed by it (when given)
+        self._wire = wire
+
+    def wire(self, framer: Framer) -> bytes:
+        if framer is not self._framer:
+            self._wire = framer(self.payload)
+            self._framer = framer
+        return self._wire

@@ -189,3 +189,30 @@ def test_database_url_wins_over_data_dir(tmp_path: Path) -> None:
     env = {"NEXUS_DATA_DIR": str(tmp_path), "DATABASE_URL": "sqlite:///elsewhere/db.sqlite"}
     assert Settings.from_env(env).store_url == "sqlite:///elsewhere/db.sqlite"
     assert Settings.from_env(env, database_url="memory://").store_url == "memory://"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"auth_secret": "short"}, "auth_secret must be at least 32 bytes, got 5"),
+        ({"server_url": "ftp://x"}, "server_url must be an http(s):// URL, got 'ftp://x'"),
+        ({"render_mode": "fork"}, "render_mode must be process or thread, got 'fork'"),
+        ({"log_level": "TRACE"}, "log_level must be DEBUG/INFO/WARNING/ERROR, got 'TRACE'"),
+        ({"jobs_lease_seconds": 0.05}, "jobs_lease_seconds must be 0.1 to 3600 seconds, got 0.05"),
+        ({"thumbnail_size": 8}, "thumbnail_size must be 16..4096, got 8"),
+        ({"max_document_bytes": 0}, "max_document_bytes must be > 0, got 0"),
+        ({"room_idle_seconds": float("nan")}, "room_idle_seconds must be >= 0, got nan"),
+    ],
+)
+def test_each_constraint_names_the_field_the_rule_and_the_value(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        Settings(**overrides)
+    assert str(excinfo.value) == message
+    assert excinfo.value.field == next(iter(overrides))
+
+
+def test_optional_constrained_fields_accept_none() -> None:
+    settings = Settings(auth_secret=None, server_url=None)
+    assert (settings.auth_secret, settings.server_url) == (None, None)

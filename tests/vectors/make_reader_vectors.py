@@ -20,9 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.collab.test_reader_vectors import read_case  # noqa: E402
-
 from canvasdoc._validate import BLEND_MODES  # noqa: E402
+from tests.canvasdoc.test_reader_vectors import read_case  # noqa: E402
 
 OUTPUT = Path(__file__).with_name("document_readers.json")
 NAN = {"$num": "NaN"}

@@ -267,6 +267,25 @@ class Broker(Lifecycle):
         is down.
         """
         self._check_started()
+        self._check_own(envelope)
+        await self._publish(envelope)
+
+    def offer(self, envelope: Envelope) -> bool:
+        """Hand ``envelope`` over without waiting, for callers that cannot await (rooms).
+
+        Goes into the same bounded send buffer as :meth:`publish`; returns False, taking
+        nothing, when that buffer is full (then :meth:`drained` says when it has room again).
+        Otherwise as :meth:`publish`: an envelope lost to a backend outage counts in
+        :attr:`dropped` and True is returned.
+        """
+        self._check_started()
+        self._check_own(envelope)
+        return self._offer(envelope)
+
+    async def drained(self) -> None:
+        """Return once the send buffer is empty (at once for a backend without one)."""
+
+    def _check_own(self, envelope: Envelope) -> None:
         if not isinstance(envelope, Envelope):
             raise TypeError(f"publish takes an Envelope, got {type(envelope).__name__}")
         if envelope.origin_instance != self.instance_id:
@@ -274,11 +293,14 @@ class Broker(Lifecycle):
                 f"refusing to publish an envelope from instance {envelope.origin_instance!r} "
                 f"on broker {self.instance_id!r}: brokers only publish their own traffic"
             )
-        await self._publish(envelope)
 
     @abstractmethod
     async def _publish(self, envelope: Envelope) -> None:
         """Hand the envelope to the backend (or call ``_count_drop``); never raise for I/O."""
+
+    @abstractmethod
+    def _offer(self, envelope: Envelope) -> bool:
+        """``_publish`` without waiting: False when the send buffer is full."""
 
     def _count_drop(self, reason: str, count: int = 1) -> None:
         self.dropped += count

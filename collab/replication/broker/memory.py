@@ -90,7 +90,11 @@ class MemoryBroker(Broker):
         pass
 
     async def _publish(self, envelope: Envelope) -> None:
+        self._offer(envelope)
+
+    def _offer(self, envelope: Envelope) -> bool:
         if not self.hub.is_connected(self):
             self._count_drop("disconnected from the memory hub")
-            return
+            return True
         self.hub._send(self, envelope)
+        return True

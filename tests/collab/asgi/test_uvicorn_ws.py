@@ -226,3 +226,14 @@ async def test_a_long_read_is_handled_a_turn_at_a_time_in_order() -> None:
         assert len(got) == expected
     assert got == [bytes([i]) for i in range(80)]
     assert transport.reading
+
+
+def test_the_installed_uvicorn_and_websockets_are_the_supported_releases() -> None:
+    """This module subclasses uvicorn's private sans-I/O protocol and swaps websockets' frame
+    parser: another release may change what it relies on, so it must be re-checked first."""
+    from importlib.metadata import version
+
+    from collab.asgi.uvicorn_ws import SUPPORTED_VERSIONS
+
+    for package, prefix in SUPPORTED_VERSIONS.items():
+        assert version(package).startswith(prefix), (package, version(package), prefix)

@@ -12,7 +12,7 @@ from canvasdoc import close_codes
 from collab.asgi.uvicorn_ws import frame_binary
 from collab.auth.identity import Principal
 from collab.session.connection import Connection
-from collab.session.transport import ChannelClosed
+from collab.session.transport import ChannelClosed, SharedFrame
 from tests.support.waiting import eventually
 
 
@@ -227,6 +227,8 @@ class DirectFakeChannel(FakeChannel):
     """A channel whose socket takes writes at once (as fast_ws's), unless ``writable`` is
     False; records each write."""
 
+    framer = staticmethod(frame_binary)
+
     def __init__(self) -> None:
         super().__init__()
         self.writable = True
@@ -248,7 +250,7 @@ async def test_frames_sent_in_one_loop_iteration_go_out_in_one_write() -> None:
     await asyncio.sleep(0)
     assert channel.writes == [frame_binary(b"a") + frame_binary(b"bb") + frame_binary(b"ccc")]
     assert reports == [1, 2, 3]
-    conn.send(b"d", wire=b"pre-framed")
+    conn.send(b"d", shared=SharedFrame(b"d", framer=frame_binary, wire=b"pre-framed"))
     await asyncio.sleep(0)
     assert channel.writes[1:] == [b"pre-framed"]  # a broadcast's shared bytes, as given
 

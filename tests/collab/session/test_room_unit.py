@@ -10,6 +10,7 @@ import pytest
 from pycrdt import Awareness, Doc, Text
 
 from canvasdoc import close_codes, wire
+from canvasdoc.canvas import Canvas
 from collab.auth.identity import Principal
 from collab.exceptions import InvalidUpdate, ProtocolError
 from collab.observability.metrics import Metrics
@@ -487,3 +488,86 @@ async def test_a_broken_awareness_update_announces_nothing(
     assert room.awareness.states == {}
     assert a.conn.awareness_ids == set()
     assert await b.take() == []
+
+
+# -- one pass per edit ---------------------------------------------------------------------------
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.updates: list[tuple[bytes, str | None]] = []
+        self.awareness: list[tuple[bytes, str]] = []
+
+    def local_update(self, update: bytes, user: str | None) -> None:
+        self.updates.append((update, user))
+
+    def local_awareness(self, payload: bytes, user: str) -> None:
+        self.awareness.append((payload, user))
+
+
+def _canvas(update: bytes) -> Canvas:
+    doc: Doc[Any] = Doc()
+    doc.apply_update(update)
+    return Canvas(doc)
+
+
+async def test_an_edit_and_its_history_entry_cost_one_append_one_publish_one_broadcast(
+    room: Room, peer: Callable[[str], Peer], sink: ListSink, metrics: Metrics
+) -> None:
+    observer = RecordingObserver()
+    room.observe(observer)
+    a, b = await joined(room, peer, "a", "b")
+    before = a.doc.get_state()
+    Canvas(a.doc).add_layer(name="Sky")
+    room.receive(a.conn, wire.encode_update(a.doc.get_update(before)))
+
+    (entry,) = Canvas(room.doc).history()
+    assert entry["label"] == "add layer 'Sky'" and entry["user"] == "a"
+    assert len(sink.appended) == 1
+    assert len(observer.updates) == 1 and observer.updates[0][1] == "a"
+    assert _sample(metrics, "nexus_updates_applied_total") == 1
+    for logged in (sink.appended[0][1], observer.updates[0][0]):
+        written = _canvas(logged)  # the layer and its history entry in one update
+        assert [layer.name for layer in written.read_layers()] == ["Sky"]
+        assert [e["label"] for e in written.history()] == ["add layer 'Sky'"]
+    (to_b,) = await b.take()
+    assert isinstance(to_b, wire.SyncUpdate)
+    assert [e["label"] for e in _canvas(to_b.update).history()] == ["add layer 'Sky'"]
+    (to_a,) = await a.take()  # the sender gets only what the server added: the entry
+    assert isinstance(to_a, wire.SyncUpdate)
+    a.doc.apply_update(to_a.update)
+    assert a.doc.get_state() == room.doc.get_state()
+    assert _canvas(to_a.update).read_layers() == []
+
+
+async def test_undo_and_its_history_entry_are_one_update(
+    room: Room, peer: Callable[[str], Peer], sink: ListSink
+) -> None:
+    (a,) = await joined(room, peer, "a")
+    before = a.doc.get_state()
+    Canvas(a.doc).add_layer(name="Sky")
+    room.receive(a.conn, wire.encode_update(a.doc.get_update(before)))
+    await a.take()
+    sink.appended.clear()
+    done, _ = room.undo_for(a.conn.principal)
+    assert done
+    assert len(sink.appended) == 1
+    assert [e["label"] for e in Canvas(room.doc).history()][-1] == "undo: remove layer 'Sky'"
+
+
+async def test_remote_changes_are_not_told_to_the_observers_nor_logged(
+    room: Room, peer: Callable[[str], Peer], sink: ListSink
+) -> None:
+    observer = RecordingObserver()
+    room.observe(observer)
+    (a,) = await joined(room, peer, "a")
+    other: Doc[Any] = Doc()
+    other.get("t", type=Text).insert(0, "from elsewhere")
+    room.apply_remote(other.get_update(), "zoe")
+    (message,) = await a.take()
+    assert isinstance(message, wire.SyncUpdate)
+    assert _text(message.update) == "from elsewhere"
+    assert sink.appended == [] and observer.updates == []
+    # the local client's presence is told to the observers
+    room.receive(a.conn, a.presence({"name": "A"}))
+    assert [user for _, user in observer.awareness] == ["a"]

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from collab.replication.broker import AlreadyStarted, Broker, EnvelopeKind, NotStarted
-from tests.collab.broker.conftest import Inbox, Network, env
+from tests.collab.replication.broker.conftest import Inbox, Network, env
 from tests.support.waiting import eventually
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from collab.replication.broker import MemoryBroker, MemoryHub
-from tests.collab.broker.conftest import Inbox, env
+from tests.collab.replication.broker.conftest import Inbox, env
 
 
 async def test_delivery_is_asynchronous() -> None:

@@ -15,7 +15,13 @@ import redis.asyncio as aioredis
 
 from collab.replication.broker import BrokerUnavailable, Envelope, EnvelopeKind
 from collab.replication.broker.redis import RedisBroker
-from tests.collab.broker.conftest import REDIS_TIMINGS, Inbox, PrivateRedis, env, free_port
+from tests.collab.replication.broker.conftest import (
+    REDIS_TIMINGS,
+    Inbox,
+    PrivateRedis,
+    env,
+    free_port,
+)
 from tests.support.services import require_redis
 from tests.support.waiting import eventually
 

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from collab.replication.lease import LeaseRegistry, LeaseUnavailable, MemoryLease, lease_from_url
 from collab.replication.lease.redis import RedisLease
-from tests.collab.broker.conftest import PrivateRedis, private_redis
+from tests.collab.replication.broker.conftest import PrivateRedis, private_redis
 from tests.support.services import require_redis
 
 __all__ = ["private_redis"]  # the fixture, shared with the broker tests

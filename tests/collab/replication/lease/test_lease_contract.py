@@ -9,7 +9,7 @@ import time
 import pytest
 
 from collab.replication.lease import AlreadyStarted, Lease, NotStarted
-from tests.collab.lease.conftest import LeaseFactory
+from tests.collab.replication.lease.conftest import LeaseFactory
 
 TTL = 0.3
 
