@@ -16,7 +16,8 @@ from collab.exceptions import SettingsError
 from collab.observability.logs import configure_logging
 from collab.settings import Settings
 from foundation.urls import redact_url
-from persistence.base import BlobCollection, StoreError, StoreUnavailable, collect_blobs
+from persistence.blob_gc import BlobCollection, collect_blobs
+from persistence.errors import StoreError, StoreUnavailable
 from persistence.factory import is_postgres_url
 
 log = logging.getLogger("collab.cli")
@@ -203,7 +204,7 @@ def _migrate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from persistence.migrate import migrate_url
+    from persistence.postgres import migrate_url
 
     try:
         applied = asyncio.run(migrate_url(url))

@@ -1,6 +1,8 @@
-"""The start/stop lifecycle shared by long-lived backend components (broker, lease).
+"""The start/stop lifecycle shared by long-lived components.
 
-``start`` opens the backend (``_open``) and, if that fails, releases whatever it opened
+:class:`AsyncContext` makes anything with ``start``/``stop`` an async context manager.
+:class:`Lifecycle` is the full lifecycle of a backend component (broker, lease, store, job
+queue): ``start`` opens the backend (``_open``) and, if that fails, releases whatever it opened
 (``_close``) before re-raising; starting twice raises the component's ``AlreadyStarted``;
 ``stop`` is idempotent and the component may be started again; the component is an async
 context manager.
@@ -16,7 +18,29 @@ from typing import ClassVar, Self
 logger = logging.getLogger(__name__)
 
 
-class Lifecycle(ABC):
+class AsyncContext(ABC):
+    """``async with component:`` starts the component and stops it on the way out."""
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+class Lifecycle(AsyncContext):
     already_started: ClassVar[type[Exception]]
     not_started: ClassVar[type[Exception]]
 
@@ -51,18 +75,6 @@ class Lifecycle(ABC):
         finally:
             await self._after_close()
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     def _check_started(self) -> None:
         if not self._started:
             raise self.not_started(repr(self))
@@ -74,5 +86,5 @@ class Lifecycle(ABC):
     async def _close(self) -> None:
         """Release whatever ``_open`` acquired; must cope with a partially opened state."""
 
-    async def _after_close(self) -> None:  # noqa: B027 - an optional hook
-        """Extra clean-up after ``_close`` (runs even when it failed)."""
+    async def _after_close(self) -> None:
+        """Optional hook: extra clean-up after ``_close`` (runs even when it failed)."""

@@ -6,25 +6,25 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from persistence.base import (
+from persistence._checks import check_page, check_up_to_seq
+from persistence.base import Store
+from persistence.blobs import check_blob, check_sha256
+from persistence.errors import (
+    BlobNotFound,
+    DocumentExists,
+    DocumentNotFound,
+    SnapshotNotFound,
+    TaskNotFound,
+)
+from persistence.records import (
     DEFAULT_KEEP_AUTO_SNAPSHOTS,
     TASK_FINAL_STATUSES,
     BlobInfo,
-    BlobNotFound,
     BlobRecord,
-    DocumentExists,
-    DocumentNotFound,
     DocumentRecord,
     LoadedDocument,
     SnapshotInfo,
-    SnapshotNotFound,
-    Store,
-    TaskNotFound,
     TaskRecord,
-    check_blob,
-    check_page,
-    check_sha256,
-    check_up_to_seq,
 )
 
 

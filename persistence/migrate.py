@@ -9,6 +9,10 @@ once wait for each other, and the later ones find nothing left to apply.
 
 Tables are created in the connection's ``search_path`` (its first schema). A migration must
 be able to run inside a transaction (no ``CREATE INDEX CONCURRENTLY``).
+
+This module knows asyncpg only, not the store: :class:`~persistence.postgres.PostgresStore`
+calls :func:`migrate` at start, and :func:`~persistence.postgres.migrate_url` migrates a
+database by URL.
 """
 
 from __future__ import annotations
@@ -68,26 +72,14 @@ async def migrate(target: Any) -> list[str]:
     """Apply the pending migrations through ``target`` (an asyncpg connection or pool).
 
     Returns the versions applied, oldest first (empty when the schema is up to date).
-    asyncpg errors propagate unchanged; :class:`~persistence.postgres.PostgresStore` and
-    :func:`migrate_url` translate them into :class:`~persistence.base.StoreError`.
+    asyncpg errors propagate unchanged; :class:`~persistence.postgres.PostgresStore` (and
+    with it :func:`~persistence.postgres.migrate_url`) translates them into
+    :class:`~persistence.errors.StoreError`.
     """
     if isinstance(target, asyncpg.Pool):
         async with target.acquire() as conn:
             return await _migrate(conn)
     return await _migrate(target)
-
-
-async def migrate_url(url: str) -> list[str]:
-    """Connect to ``url``, apply the pending migrations, disconnect.
-
-    Raises :class:`~persistence.base.StoreUnavailable` when the server cannot be reached and
-    :class:`~persistence.base.StoreError` when a migration fails.
-    """
-    # Imported here: persistence.postgres imports this module to migrate at start.
-    from persistence.postgres import PostgresStore
-
-    async with PostgresStore(url, min_size=1, max_size=1, migrate=False) as store:
-        return await store.run_migrations()
 
 
 async def _migrate(conn: Any) -> list[str]:

@@ -11,8 +11,8 @@ dialects allow. What differs:
   rows the store creates itself are stamped with the database clock (``now()``), which every
   server instance shares.
 - Connection failures (refused, dropped, server shutting down, too many clients, unknown
-  database, bad credentials) raise :class:`~persistence.base.StoreUnavailable`; other
-  database errors raise :class:`~persistence.base.StoreError`.
+  database, bad credentials) raise :class:`~persistence.errors.StoreUnavailable`; other
+  database errors raise :class:`~persistence.errors.StoreError`.
 
 The schema comes from :mod:`persistence.migrate`, applied at start unless ``migrate=False``.
 """
@@ -31,7 +31,20 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg  # type: ignore[import-untyped]
 
 from foundation.urls import redact_url
-from persistence.base import (
+from persistence._checks import check_page, check_up_to_seq
+from persistence.base import Store
+from persistence.blobs import check_sha256
+from persistence.errors import (
+    BlobNotFound,
+    DocumentExists,
+    DocumentNotFound,
+    SnapshotNotFound,
+    StoreError,
+    StoreUnavailable,
+    TaskNotFound,
+)
+from persistence.migrate import migrate as apply_migrations
+from persistence.records import (
     DEFAULT_COLOR_PROFILE,
     DEFAULT_DPI,
     DEFAULT_HEIGHT,
@@ -39,24 +52,12 @@ from persistence.base import (
     DEFAULT_WIDTH,
     TASK_FINAL_STATUSES,
     BlobInfo,
-    BlobNotFound,
     BlobRecord,
-    DocumentExists,
-    DocumentNotFound,
     DocumentRecord,
     LoadedDocument,
     SnapshotInfo,
-    SnapshotNotFound,
-    Store,
-    StoreError,
-    StoreUnavailable,
-    TaskNotFound,
     TaskRecord,
-    check_page,
-    check_sha256,
-    check_up_to_seq,
 )
-from persistence.migrate import migrate as apply_migrations
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +310,13 @@ class PostgresStore(Store):
         if schema is not None:
             settings["search_path"] = _quote_ident(schema)
         return settings
+
+    @property
+    def session_settings(self) -> dict[str, str]:
+        """The session settings of every connection of the store's own pool: the default
+        application name, ``server_settings``, ``search_path`` for ``schema`` (empty for an
+        injected pool)."""
+        return dict(self._server_settings)
 
     @property
     def pool(self) -> asyncpg.Pool | None:
@@ -631,3 +639,13 @@ class PostgresStore(Store):
                 offset,
             )
         return [_task_of(row) for row in rows]
+
+
+async def migrate_url(url: str) -> list[str]:
+    """Connect to ``url``, apply the pending migrations, disconnect.
+
+    Raises :class:`~persistence.errors.StoreUnavailable` when the server cannot be reached and
+    :class:`~persistence.errors.StoreError` when a migration fails.
+    """
+    async with PostgresStore(url, min_size=1, max_size=1, migrate=False) as store:
+        return await store.run_migrations()

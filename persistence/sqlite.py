@@ -28,7 +28,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from persistence.base import (
+from persistence._checks import check_page, check_up_to_seq
+from persistence.base import Store
+from persistence.blobs import check_blob, check_sha256
+from persistence.errors import (
+    BlobNotFound,
+    DocumentExists,
+    DocumentNotFound,
+    SnapshotNotFound,
+    StoreError,
+    TaskNotFound,
+)
+from persistence.records import (
     DEFAULT_COLOR_PROFILE,
     DEFAULT_DPI,
     DEFAULT_HEIGHT,
@@ -36,22 +47,11 @@ from persistence.base import (
     DEFAULT_WIDTH,
     TASK_FINAL_STATUSES,
     BlobInfo,
-    BlobNotFound,
     BlobRecord,
-    DocumentExists,
-    DocumentNotFound,
     DocumentRecord,
     LoadedDocument,
     SnapshotInfo,
-    SnapshotNotFound,
-    Store,
-    StoreError,
-    TaskNotFound,
     TaskRecord,
-    check_blob,
-    check_page,
-    check_sha256,
-    check_up_to_seq,
 )
 
 P = ParamSpec("P")
@@ -212,12 +212,20 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"{self!r}: {type(exc).__name__}: {exc}") from exc
 
-    async def _run(
+    async def run(
         self,
         fn: Callable[Concatenate[sqlite3.Connection, P], T],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
+        """Run ``fn(connection, *args, **kwargs)`` on the store's worker thread; its result.
+
+        The way for code that shares the store's database (the access store) to work on it:
+        ``fn`` runs serialized with the store's own calls, on its one connection, which is in
+        autocommit mode (``fn`` opens a transaction if it needs one). ``fn`` blocks that
+        thread, so keep it to SQL. sqlite3 errors raise :class:`StoreError`; outside
+        ``start()``..``stop()`` this raises :class:`~persistence.errors.StoreNotStarted`.
+        """
         self._check_started()
         return await self._submit(functools.partial(self._with_conn, fn, *args, **kwargs))
 
@@ -234,23 +242,23 @@ class SQLiteStore(Store):
     # -- documents ---------------------------------------------------------------------------
 
     async def ensure_document(self, doc_id: str) -> None:
-        await self._run(_insert_document, DocumentRecord.default(doc_id), must_be_new=False)
+        await self.run(_insert_document, DocumentRecord.default(doc_id), must_be_new=False)
 
     async def create_document(self, record: DocumentRecord) -> None:
-        await self._run(_insert_document, record, must_be_new=True)
+        await self.run(_insert_document, record, must_be_new=True)
 
     async def get_document(self, doc_id: str) -> DocumentRecord:
-        return await self._run(_get_document, doc_id)
+        return await self.run(_get_document, doc_id)
 
     async def list_documents(self, *, limit: int = 100, offset: int = 0) -> list[DocumentRecord]:
         check_page(limit, offset)
-        return await self._run(_list_documents, limit, offset)
+        return await self.run(_list_documents, limit, offset)
 
     async def rename_document(self, doc_id: str, name: str) -> DocumentRecord:
-        return await self._run(_rename_document, doc_id, name, time.time())
+        return await self.run(_rename_document, doc_id, name, time.time())
 
     async def delete_document(self, doc_id: str) -> None:
-        await self._run(_delete_document, doc_id)
+        await self.run(_delete_document, doc_id)
 
     # -- update log and snapshots ------------------------------------------------------------
 
@@ -258,15 +266,15 @@ class SQLiteStore(Store):
         if not items:
             self._check_started()
             return {}
-        return await self._run(_append_updates, list(items), time.time())
+        return await self.run(_append_updates, list(items), time.time())
 
     async def load(self, doc_id: str) -> LoadedDocument:
-        return await self._run(_load, doc_id)
+        return await self.run(_load, doc_id)
 
     async def write_snapshot(
         self, doc_id: str, state: bytes, up_to_seq: int, *, label: str | None = None
     ) -> int:
-        return await self._run(
+        return await self.run(
             _write_snapshot,
             doc_id,
             bytes(state),
@@ -277,10 +285,10 @@ class SQLiteStore(Store):
         )
 
     async def list_snapshots(self, doc_id: str) -> list[SnapshotInfo]:
-        return await self._run(_list_snapshots, doc_id)
+        return await self.run(_list_snapshots, doc_id)
 
     async def read_snapshot(self, doc_id: str, snapshot_id: int) -> bytes:
-        return await self._run(_read_snapshot, doc_id, snapshot_id)
+        return await self.run(_read_snapshot, doc_id, snapshot_id)
 
     # -- blobs -------------------------------------------------------------------------------
 
@@ -293,18 +301,18 @@ class SQLiteStore(Store):
         width: int | None = None,
         height: int | None = None,
     ) -> bool:
-        return await self._run(
+        return await self.run(
             _put_blob, sha256, bytes(data), media_type, width, height, time.time()
         )
 
     async def get_blob(self, sha256: str) -> BlobRecord:
-        return await self._run(_get_blob, sha256)
+        return await self.run(_get_blob, sha256)
 
     async def blob_info(self, sha256: str) -> BlobInfo:
-        return await self._run(_blob_info, sha256)
+        return await self.run(_blob_info, sha256)
 
     async def list_blob_hashes(self, *, stored_before: float | None = None) -> list[str]:
-        return await self._run(_list_blob_hashes, stored_before)
+        return await self.run(_list_blob_hashes, stored_before)
 
     async def delete_blobs(
         self, hashes: Iterable[str], *, stored_before: float | None = None
@@ -313,21 +321,21 @@ class SQLiteStore(Store):
         if not wanted:
             self._check_started()
             return []
-        return await self._run(_delete_blobs, wanted, stored_before)
+        return await self.run(_delete_blobs, wanted, stored_before)
 
     # -- AI tasks ----------------------------------------------------------------------------
 
     async def record_task(self, record: TaskRecord) -> None:
-        await self._run(_record_task, record)
+        await self.run(_record_task, record)
 
     async def get_task(self, task_id: str) -> TaskRecord:
-        return await self._run(_get_task, task_id)
+        return await self.run(_get_task, task_id)
 
     async def list_tasks(
         self, *, doc_id: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[TaskRecord]:
         check_page(limit, offset)
-        return await self._run(_list_tasks, doc_id, limit, offset)
+        return await self.run(_list_tasks, doc_id, limit, offset)
 
 
 # -- the blocking halves, run on the store's worker thread ---------------------------------

@@ -22,19 +22,19 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 from pycrdt import merge_updates
 
-from persistence.base import AlreadyStarted, Store, StoreError, StoreNotStarted
+from foundation.lifecycle import AsyncContext
+from persistence.documents import DocumentLog
+from persistence.errors import AlreadyStarted, StoreError, StoreNotStarted
 
 logger = logging.getLogger(__name__)
 
 OnCommit = Callable[[str, int], None]
 
 
-class GroupCommitWriter:
+class GroupCommitWriter(AsyncContext):
     """Batches ``(doc_id, update)`` appends into ``store.append_updates`` calls.
 
     Every update is committed about ``window`` seconds after its append at the latest (plus
@@ -44,7 +44,7 @@ class GroupCommitWriter:
 
     def __init__(
         self,
-        store: Store,
+        store: DocumentLog,
         *,
         window: float = 0.1,
         max_batch: int = 1000,
@@ -136,18 +136,6 @@ class GroupCommitWriter:
                 self._last_ticket.clear()
                 self._committed = self._appended
             self._fail_waiters(StoreError(f"{self!r} stopped before committing"))
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- appending and waiting -----------------------------------------------------------------
 

@@ -8,7 +8,8 @@ import time
 from collab.auth.base import AuthenticationError
 from collab.auth.identity import Principal
 from persistence.access import AccessStore, LinkNotFound
-from persistence.base import DocumentExists, DocumentNotFound, DocumentRecord, Store
+from persistence.base import DocumentExists, DocumentNotFound, DocumentRecord
+from persistence.documents import DocumentLog
 
 _RANK = {"viewer": 1, "editor": 2, "owner": 3}
 _VERB = {"viewer": "view", "editor": "edit", "owner": "administer"}
@@ -19,7 +20,7 @@ def at_least(role: str | None, need: str) -> bool:
 
 
 class AccessControl:
-    def __init__(self, store: Store, access: AccessStore) -> None:
+    def __init__(self, store: DocumentLog, access: AccessStore) -> None:
         self._store = store
         self._access = access
 

@@ -25,11 +25,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Coroutine
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from collab.render import tasks
 from collab.render.worker import read_message, write_blobs, write_message
+from foundation.lifecycle import AsyncContext
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class _WorkerDied(RenderFailed):
     pass
 
 
-class RenderPool:
+class RenderPool(AsyncContext):
     """Runs :func:`collab.render.tasks.run` on ``workers`` processes (or threads).
 
     At most ``workers`` renders run at once; up to ``queue`` more wait, beyond that
@@ -157,18 +157,6 @@ class RenderPool:
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.stop_now)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def run(
         self,

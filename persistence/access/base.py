@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from persistence.base import StoreError
+from persistence.errors import StoreError
 
 ROLES = ("owner", "editor", "viewer")
 

@@ -47,7 +47,7 @@ class SQLiteAccess(AccessStore):
         self._store = store
 
     async def prepare(self) -> None:
-        await self._store._run(lambda conn: conn.executescript(_SCHEMA))
+        await self._store.run(lambda conn: conn.executescript(_SCHEMA))
 
     async def create_user(self, user: UserRecord) -> None:
         def insert(conn: sqlite3.Connection) -> None:
@@ -59,7 +59,7 @@ class SQLiteAccess(AccessStore):
             except sqlite3.IntegrityError:
                 raise DuplicateUser(user.name) from None
 
-        await self._store._run(insert)
+        await self._store.run(insert)
 
     async def _user(self, column: str, value: str) -> UserRecord:
         def select(conn: sqlite3.Connection) -> tuple[str, str, str, float] | None:
@@ -69,7 +69,7 @@ class SQLiteAccess(AccessStore):
             ).fetchone()
             return None if row is None else (row[0], row[1], row[2], row[3])
 
-        row = await self._store._run(select)
+        row = await self._store.run(select)
         if row is None:
             raise UserNotFound(value)
         return UserRecord(*row)
@@ -82,7 +82,7 @@ class SQLiteAccess(AccessStore):
 
     async def set_role(self, doc_id: str, user_id: str, role: str) -> None:
         check_role(role)
-        await self._store._run(
+        await self._store.run(
             lambda conn: conn.execute(
                 "INSERT INTO document_members (doc_id, user_id, role) VALUES (?, ?, ?) "
                 "ON CONFLICT (doc_id, user_id) DO UPDATE SET role = excluded.role",
@@ -97,7 +97,7 @@ class SQLiteAccess(AccessStore):
             )
             return cur.rowcount > 0
 
-        return await self._store._run(delete)
+        return await self._store.run(delete)
 
     async def role_of(self, doc_id: str, user_id: str) -> str | None:
         def select(conn: sqlite3.Connection) -> str | None:
@@ -107,7 +107,7 @@ class SQLiteAccess(AccessStore):
             ).fetchone()
             return None if row is None else str(row[0])
 
-        return await self._store._run(select)
+        return await self._store.run(select)
 
     async def members(self, doc_id: str) -> dict[str, str]:
         def select(conn: sqlite3.Connection) -> dict[str, str]:
@@ -117,11 +117,11 @@ class SQLiteAccess(AccessStore):
             ).fetchall()
             return {str(u): str(r) for u, r in rows}
 
-        return await self._store._run(select)
+        return await self._store.run(select)
 
     async def create_link(self, link: ShareLink) -> None:
         check_role(link.role)
-        await self._store._run(
+        await self._store.run(
             lambda conn: conn.execute(
                 f"INSERT INTO share_links ({_LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -138,13 +138,13 @@ class SQLiteAccess(AccessStore):
             ).fetchone()
             return None if row is None else ShareLink(*row)
 
-        link = await self._store._run(select)
+        link = await self._store.run(select)
         if link is None:
             raise LinkNotFound(link_id)
         return link
 
     async def revoke_link(self, link_id: str, at: float) -> ShareLink:
-        await self._store._run(
+        await self._store.run(
             lambda conn: conn.execute(
                 "UPDATE share_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (at, link_id),
@@ -160,4 +160,4 @@ class SQLiteAccess(AccessStore):
             ).fetchall()
             return [ShareLink(*row) for row in rows]
 
-        return await self._store._run(select)
+        return await self._store.run(select)

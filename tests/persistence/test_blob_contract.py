@@ -10,15 +10,10 @@ import pycrdt
 import pytest
 
 from canvasdoc.canvas import Canvas
-from persistence.base import (
-    BlobInfo,
-    BlobNotFound,
-    BlobRecord,
-    Store,
-    StoreNotStarted,
-    blob_references,
-    collect_blobs,
-)
+from persistence.base import Store
+from persistence.blob_gc import blob_references, collect_blobs
+from persistence.errors import BlobNotFound, StoreNotStarted
+from persistence.records import BlobInfo, BlobRecord
 from tests.persistence.conftest import StoreFactory
 
 

@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 
 from collab.cli import main
-from persistence.migrate import LOCK_KEY, Migration, available_migrations, migrate, migrate_url
+from persistence.migrate import LOCK_KEY, Migration, available_migrations, migrate
+from persistence.postgres import migrate_url
 from tests.support.services import require_postgres
 
 TABLES = {

@@ -169,14 +169,14 @@ def test_constructor_checks_its_arguments() -> None:
 
 def test_session_settings() -> None:
     store = PostgresStore("postgresql://h/db", schema='we"ird')
-    assert store._server_settings == {
+    assert store.session_settings == {
         "application_name": "nexus-canvas",
         "search_path": '"we""ird"',
     }
     named = PostgresStore("postgresql://h/db?application_name=eu1")
-    assert "application_name" not in named._server_settings  # the URL's wins
+    assert "application_name" not in named.session_settings  # the URL's wins
     explicit = PostgresStore("postgresql://h/db", server_settings={"application_name": "x"})
-    assert explicit._server_settings == {"application_name": "x"}
+    assert explicit.session_settings == {"application_name": "x"}
 
 
 async def test_schema_isolates_stores(pg_schema: tuple[str, str]) -> None:
