@@ -38,7 +38,7 @@ from inference import (
     remove_background,
     segment,
 )
-from inference.tiny import (
+from tests.support.tiny_models import (
     build_tiny_inpaint,
     build_tiny_rembg,
     build_tiny_sam2,

@@ -24,7 +24,7 @@ from collab.exceptions import InvalidDocumentId
 
 ASSET_CACHE = "public, max-age=31536000, immutable"
 # The repository's build, for a source checkout (the usual way to run the server).
-DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "client" / "web" / "dist"
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "client" / "web" / "dist"
 
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("text/javascript", ".mjs")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.tiny import TinySam2
+from tests.support.tiny_models import TinySam2
 
 INSTALL_HINT = "install the AI stack: `make test` does, or see docs/inference.md"
 
@@ -40,21 +40,21 @@ def require_ai_stack(*modules: str) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_sd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from inference.tiny import build_tiny_inpaint
+    from tests.support.tiny_models import build_tiny_inpaint
 
     return build_tiny_inpaint(tmp_path_factory.mktemp("tiny-sd") / "model")
 
 
 @pytest.fixture(scope="session")
 def tiny_sdxl_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from inference.tiny import build_tiny_inpaint
+    from tests.support.tiny_models import build_tiny_inpaint
 
     return build_tiny_inpaint(tmp_path_factory.mktemp("tiny-sdxl") / "model", xl=True)
 
 
 @pytest.fixture(scope="session")
 def tiny_sam2(tmp_path_factory: pytest.TempPathFactory) -> TinySam2:
-    from inference.tiny import build_tiny_sam2
+    from tests.support.tiny_models import build_tiny_sam2
 
     return build_tiny_sam2(tmp_path_factory.mktemp("tiny-sam2"))
 
@@ -62,7 +62,7 @@ def tiny_sam2(tmp_path_factory: pytest.TempPathFactory) -> TinySam2:
 @pytest.fixture(scope="session")
 def tiny_rembg(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(rembg home, path of the tiny ONNX model under it)."""
-    from inference.tiny import build_tiny_rembg
+    from tests.support.tiny_models import build_tiny_rembg
 
     home = tmp_path_factory.mktemp("rembg-home")
     return home, build_tiny_rembg(home)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.tiny import TinySam2
 from tests.inference.conftest import require_ai_stack
+from tests.support.tiny_models import TinySam2
 
 require_ai_stack("torch", "torchvision", "hydra", "iopath", "sam2", "cv2")
 

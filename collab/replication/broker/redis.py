@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from collab.replication.broker.base import Broker, BrokerError, BrokerUnavailable, Envelope
 from collab.replication.redis_keys import DEFAULT_NAMESPACE, RedisKeys
-from foundation.urls import redact_url
+from foundation.redis import RedisSource
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,7 @@ class RedisBroker(Broker):
         send_timeout: float = 2.0,
     ) -> None:
         super().__init__(instance_id=instance_id)
-        if (url is None) == (conn is None):
-            raise ValueError("RedisBroker needs exactly one of url or conn")
+        self._source = RedisSource("RedisBroker", url, conn)
         for name, value in (
             ("ping_interval", ping_interval),
             ("ping_timeout", ping_timeout),
@@ -97,7 +96,6 @@ class RedisBroker(Broker):
         self.keys = RedisKeys(namespace)
         self.malformed = 0
         """Messages on a document channel that were not valid envelopes (skipped)."""
-        self._conn = conn
         self._client: aioredis.Redis | None = None
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
@@ -121,8 +119,7 @@ class RedisBroker(Broker):
         self._last_log: dict[str, float] = {}
 
     def __repr__(self) -> str:
-        where = redact_url(self.url) if self.url is not None else "<injected client>"
-        return f"RedisBroker({where}, instance_id={self.instance_id!r})"
+        return f"RedisBroker({self._source.describe()}, instance_id={self.instance_id!r})"
 
     @property
     def healthy(self) -> bool:
@@ -136,18 +133,13 @@ class RedisBroker(Broker):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def _open(self) -> None:
-        if self._conn is not None:
-            self._client = self._conn
-        else:
-            assert self.url is not None
-            self._client = aioredis.Redis.from_url(
-                self.url,
-                socket_connect_timeout=self._connect_timeout,
-                socket_timeout=self._connect_timeout,
-                # One immediate retry replaces a pooled connection the server closed.
-                retry=Retry(NoBackoff(), 1),
-                client_name=self.keys.client_name("pub", self.instance_id),
-            )
+        self._client = self._source.client(
+            socket_connect_timeout=self._connect_timeout,
+            socket_timeout=self._connect_timeout,
+            # One immediate retry replaces a pooled connection the server closed.
+            retry=Retry(NoBackoff(), 1),
+            client_name=self.keys.client_name("pub", self.instance_id),
+        )
         self._queue = asyncio.Queue(self._queue_size)
         try:
             sub = await self._establish()
@@ -177,8 +169,7 @@ class RedisBroker(Broker):
         self._channels.clear()
         self._queue = None
         client, self._client = self._client, None
-        if client is not None and self._conn is None:
-            await client.aclose()
+        await self._source.close(client)
 
     # -- subscriptions -----------------------------------------------------------------------
 
@@ -406,6 +397,22 @@ class RedisBroker(Broker):
         except TimeoutError:
             self._count_drop(f"publish queue full ({self._queue_size} envelopes)")
             self._request_recycle("publish queue stayed full")
+
+    def _offer(self, envelope: Envelope) -> bool:
+        queue = self._queue
+        if not self._healthy or queue is None:
+            self._count_drop("Redis connection lost")
+            return True
+        try:
+            queue.put_nowait((self.keys.doc_channel(envelope.doc_id).encode(), envelope.encode()))
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def drained(self) -> None:
+        queue = self._queue
+        if queue is not None and self._healthy:
+            await queue.join()
 
     async def _send_loop(self) -> None:
         assert self._queue is not None and self._client is not None

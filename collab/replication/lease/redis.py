@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from collab.replication.lease.base import Lease, LeaseUnavailable
 from collab.replication.redis_keys import DEFAULT_NAMESPACE, RedisKeys
-from foundation.urls import redact_url
+from foundation.redis import RedisSource
 
 # KEYS[1] = lease key, ARGV[1] = owner, ARGV[2] = ttl in milliseconds
 _ACQUIRE = """
@@ -60,29 +60,21 @@ class RedisLease(Lease):
         connect_timeout: float = 5.0,
     ) -> None:
         super().__init__(owner=owner)
-        if (url is None) == (conn is None):
-            raise ValueError("RedisLease needs exactly one of url or conn")
+        self._source = RedisSource("RedisLease", url, conn)
         self.url = url
         self.keys = RedisKeys(namespace)
-        self._conn = conn
         self._connect_timeout = connect_timeout
         self._client: aioredis.Redis | None = None
         self._scripts: dict[str, Any] = {}
 
     def __repr__(self) -> str:
-        where = redact_url(self.url) if self.url is not None else "<injected client>"
-        return f"RedisLease({where}, owner={self.owner!r})"
+        return f"RedisLease({self._source.describe()}, owner={self.owner!r})"
 
     async def _open(self) -> None:
-        if self._conn is not None:
-            self._client = self._conn
-        else:
-            assert self.url is not None
-            self._client = aioredis.Redis.from_url(
-                self.url,
-                socket_connect_timeout=self._connect_timeout,
-                socket_timeout=self._connect_timeout,
-            )
+        self._client = self._source.client(
+            socket_connect_timeout=self._connect_timeout,
+            socket_timeout=self._connect_timeout,
+        )
         self._scripts = {
             "acquire": self._client.register_script(_ACQUIRE),
             "renew": self._client.register_script(_RENEW),
@@ -96,8 +88,7 @@ class RedisLease(Lease):
     async def _close(self) -> None:
         client, self._client = self._client, None
         self._scripts = {}
-        if client is not None and self._conn is None:
-            await client.aclose()
+        await self._source.close(client)
 
     async def _run(self, script: str, name: str, ttl: float | None = None) -> int:
         args: list[str | int] = [self.owner]

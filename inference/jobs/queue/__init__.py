@@ -9,8 +9,10 @@ from inference.jobs.queue.base import (
     JobNotFound,
     JobQueue,
     Lease,
+    QueueAlreadyStarted,
     QueueError,
     QueueFull,
+    QueueNotStarted,
     StaleAttempt,
 )
 from inference.jobs.queue.memory import MemoryQueue
@@ -35,8 +37,10 @@ __all__ = [
     "JobQueue",
     "Lease",
     "MemoryQueue",
+    "QueueAlreadyStarted",
     "QueueError",
     "QueueFull",
+    "QueueNotStarted",
     "StaleAttempt",
     "queue_from_url",
 ]

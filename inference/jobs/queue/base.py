@@ -15,16 +15,17 @@ Exception tree::
     QueueError
      ├── QueueFull
      ├── JobNotFound
-     └── StaleAttempt
+     ├── StaleAttempt
+     ├── QueueAlreadyStarted  (also a RuntimeError)
+     └── QueueNotStarted      (also a RuntimeError)
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
+from foundation.lifecycle import Lifecycle
 from inference.jobs.model import Job, JobState
 
 
@@ -62,6 +63,16 @@ class StaleAttempt(QueueError):
         self.attempt = attempt
 
 
+class QueueAlreadyStarted(QueueError, RuntimeError):
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"{queue} is already started")
+
+
+class QueueNotStarted(QueueError, RuntimeError):
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"{queue} is not started; use 'async with' or await start() first")
+
+
 @dataclass(frozen=True)
 class Lease:
     """A heartbeat's answer: whether the worker still holds the job, and whether someone
@@ -75,10 +86,14 @@ RETRY_AFTER_S = 5  # the wait suggested to a caller refused by a full queue
 RETENTION_S = 7 * 86400  # finished jobs stay readable this long (the ai_tasks row stays)
 
 
-class JobQueue(ABC):
-    """Where jobs wait for workers. An async context manager; ``start`` twice is an error."""
+class JobQueue(Lifecycle):
+    """Where jobs wait for workers. An async context manager; ``start`` twice raises
+    :class:`QueueAlreadyStarted`, using a queue that is not started :class:`QueueNotStarted`.
+    Subclasses implement ``_open`` (connect) and ``_close`` (disconnect)."""
 
     kind: str
+    already_started = QueueAlreadyStarted
+    not_started = QueueNotStarted
 
     def __init__(self, *, max_jobs: int = 64, max_attempts: int = 3, lease: float = 30.0):
         if max_jobs < 1:
@@ -87,41 +102,10 @@ class JobQueue(ABC):
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
         if not lease > 0:
             raise ValueError(f"lease must be > 0 seconds, got {lease}")
+        super().__init__()
         self.max_jobs = max_jobs
         self.max_attempts = max_attempts
         self.lease = lease
-        self._started = False
-
-    async def start(self) -> None:
-        if self._started:
-            raise RuntimeError(f"{self!r} already started")
-        await self._open()
-        self._started = True
-
-    async def stop(self) -> None:
-        if self._started:
-            self._started = False
-            await self._close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @abstractmethod
-    async def _open(self) -> None:
-        """Connect (``start``)."""
-
-    @abstractmethod
-    async def _close(self) -> None:
-        """Disconnect (``stop``)."""
 
     # -- producers ---------------------------------------------------------------------------
 

@@ -1,11 +1,13 @@
 """The in-process job queue (embedded mode): one server, its worker loop on the same event
-loop. Same semantics as the Redis queue, kept in dicts; leases run on the monotonic clock."""
+loop. Same semantics as the Redis queue, kept in dicts; leases run on ``clock`` (the
+monotonic clock unless a test passes one it moves by hand)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 
 from inference.jobs.model import Job, JobState
 from inference.jobs.queue.base import (
@@ -22,13 +24,23 @@ _KEEP_FINISHED = 10_000  # finished jobs kept readable (oldest dropped first)
 
 
 class MemoryQueue(JobQueue):
+    """:class:`JobQueue` in this process. ``clock`` (seconds, monotonic) times the leases."""
+
     kind = "memory"
 
-    def __init__(self, *, max_jobs: int = 64, max_attempts: int = 3, lease: float = 30.0):
+    def __init__(
+        self,
+        *,
+        max_jobs: int = 64,
+        max_attempts: int = 3,
+        lease: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(max_jobs=max_jobs, max_attempts=max_attempts, lease=lease)
+        self._clock = clock
         self._jobs: dict[str, Job] = {}
         self._waiting: deque[str] = deque()
-        self._leases: dict[str, float] = {}  # running job id -> monotonic deadline
+        self._leases: dict[str, float] = {}  # running job id -> deadline on the clock
         self._finished: deque[str] = deque()
         self._wakeup = asyncio.Event()
 
@@ -99,7 +111,7 @@ class MemoryQueue(JobQueue):
             if remaining <= 0:
                 return None
             if self._leases:  # wake up when the first lease runs out, to reclaim its job
-                first = min(self._leases.values()) - time.monotonic()
+                first = min(self._leases.values()) - self._clock()
                 remaining = min(remaining, max(first, 0.001))
             event = self._wakeup
             try:
@@ -113,7 +125,7 @@ class MemoryQueue(JobQueue):
         if job is None or job.state is not JobState.RUNNING or job.attempts != attempt:
             return Lease(held=False, cancel=False)
         self._jobs[job_id] = job.with_(progress=max(0.0, min(100.0, progress)))
-        self._leases[job_id] = time.monotonic() + self.lease
+        self._leases[job_id] = self._clock() + self.lease
         return Lease(held=True, cancel=job.cancel_requested)
 
     async def release(self, job_id: str, attempt: int, error: str) -> Job:
@@ -131,7 +143,7 @@ class MemoryQueue(JobQueue):
     # -- internals ---------------------------------------------------------------------------
 
     def _take(self) -> Job | None:
-        now = time.monotonic()
+        now = self._clock()
         for job_id, until in list(self._leases.items()):
             if until <= now:  # the worker stopped renewing: presumed dead
                 job = self._jobs[job_id]
@@ -154,7 +166,7 @@ class MemoryQueue(JobQueue):
             progress=0.0,
             started_at=time.time(),
         )
-        self._leases[job.id] = time.monotonic() + self.lease
+        self._leases[job.id] = self._clock() + self.lease
         return job
 
     def _end(

@@ -26,6 +26,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from foundation.redis import RedisSource
 from inference.jobs.model import Job, JobState
 from inference.jobs.queue.base import (
     RETENTION_S,
@@ -34,6 +35,7 @@ from inference.jobs.queue.base import (
     JobQueue,
     Lease,
     QueueFull,
+    QueueNotStarted,
     StaleAttempt,
     check_final,
 )
@@ -167,14 +169,12 @@ class RedisQueue(JobQueue):
         lease: float = 30.0,
     ) -> None:
         super().__init__(max_jobs=max_jobs, max_attempts=max_attempts, lease=lease)
-        if (url is None) == (conn is None):
-            raise ValueError("RedisQueue needs exactly one of url or conn")
+        self._source = RedisSource("RedisQueue", url, conn)
         if not namespace or any(c.isspace() for c in namespace):
             raise ValueError(f"namespace must be a non-empty word, got {namespace!r}")
         self.url = url
         self.namespace = namespace
         self.stream = f"{namespace}:jobs:stream"
-        self._conn = conn
         self._client: aioredis.Redis | None = None
         self._scripts: dict[str, Any] = {}
 
@@ -185,21 +185,12 @@ class RedisQueue(JobQueue):
         return f"{self.namespace}:job:{job_id}"
 
     async def _open(self) -> None:
-        if self._conn is not None:
-            client = self._conn
-        else:
-            assert self.url is not None
-            client = aioredis.Redis.from_url(self.url, socket_connect_timeout=5)
-        try:
+        self._client = client = self._source.client(socket_connect_timeout=5)
+        try:  # if this fails, start() runs _close, which closes a client made here
             await client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-        except BaseException:
-            if self._conn is None:
-                await client.aclose()
-            raise
-        self._client = client
         for name, source in (
             ("submit", _SUBMIT), ("take", _TAKE), ("heartbeat", _HEARTBEAT),
             ("finish", _FINISH), ("cancel", _CANCEL), ("release", _RELEASE),
@@ -208,13 +199,12 @@ class RedisQueue(JobQueue):
 
     async def _close(self) -> None:
         client, self._client = self._client, None
-        if client is not None and self._conn is None:
-            await client.aclose()
+        await self._source.close(client)
 
     @property
     def _redis(self) -> aioredis.Redis:
         if self._client is None:
-            raise RuntimeError(f"{self!r} is not started")
+            raise QueueNotStarted(repr(self))
         return self._client
 
     async def _run(self, script: str, job_id: str, *args: object) -> Any:
@@ -224,8 +214,7 @@ class RedisQueue(JobQueue):
 
     async def submit(self, job: Job) -> Job:
         job = job.with_(state=JobState.QUEUED, attempts=0, progress=0.0)
-        if not self._started:
-            raise RuntimeError(f"{self!r} is not started")
+        self._check_started()
         added = await self._run("submit", job.id, self.max_jobs, job.id, json.dumps(job.to_dict()))
         if not added:
             raise QueueFull(self.max_jobs, RETRY_AFTER_S)

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from inference.jobs.model import Job, JobKind
 from inference.jobs.queue import JobQueue, MemoryQueue
+from tests.support.clock import ManualClock
 from tests.support.services import require_redis
-
-QueueFactory = Callable[..., JobQueue]
 
 
 def make_job(**changes: Any) -> Job:
@@ -30,27 +30,57 @@ def make_job(**changes: Any) -> Job:
     return base.with_(**changes)
 
 
+class QueueFactory:
+    """Builds unstarted queues of one kind (``factory(**options)``); the queues of one test
+    share their data. ``pass_time`` lets leases run out: a memory queue's clock jumps, while
+    Redis times its leases (a consumer's idle time) on its own clock, so there the test
+    really waits."""
+
+    def __call__(self, **options: Any) -> JobQueue:
+        raise NotImplementedError
+
+    async def pass_time(self, seconds: float) -> None:
+        raise NotImplementedError
+
+
+class _MemoryQueues(QueueFactory):
+    def __init__(self) -> None:
+        self.clock = ManualClock()
+        self._queue: MemoryQueue | None = None
+
+    def __call__(self, **options: Any) -> JobQueue:
+        # One object per test: a memory queue's data lives in the object.
+        if self._queue is None:
+            self._queue = MemoryQueue(clock=self.clock, **options)
+        return self._queue
+
+    async def pass_time(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+
+class _RedisQueues(QueueFactory):
+    def __init__(self, url: str, namespace: str) -> None:
+        self.url, self.namespace = url, namespace
+
+    def __call__(self, **options: Any) -> JobQueue:
+        from inference.jobs.queue.redis import RedisQueue
+
+        return RedisQueue(self.url, namespace=self.namespace, **options)
+
+    async def pass_time(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
 @pytest.fixture(params=["memory", "redis"])
 async def make_queue(request: pytest.FixtureRequest) -> AsyncIterator[QueueFactory]:
-    """Builds unstarted queues of one kind; the queues of one test share their data."""
     if request.param == "memory":
-        shared: dict[str, MemoryQueue] = {}
-
-        def memory(**options: Any) -> JobQueue:
-            # One object per test: a memory queue's data lives in the object.
-            if "q" not in shared:
-                shared["q"] = MemoryQueue(**options)
-            return shared["q"]
-
-        yield memory
+        yield _MemoryQueues()
         return
     import redis.asyncio as aioredis
 
-    from inference.jobs.queue.redis import RedisQueue
-
     url = require_redis()
     namespace = f"test-{uuid.uuid4().hex[:12]}"
-    yield lambda **options: RedisQueue(url, namespace=namespace, **options)
+    yield _RedisQueues(url, namespace)
     client = aioredis.Redis.from_url(url)
     keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
     if keys:

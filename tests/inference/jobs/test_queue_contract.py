@@ -97,7 +97,7 @@ async def test_a_lost_worker_s_job_is_claimed_again(make_queue: QueueFactory) ->
         first = await queue.claim("w1", timeout=1)
         assert first is not None and first.attempts == 1
         assert await queue.claim("w2", timeout=0.05) is None  # the lease still runs
-        await asyncio.sleep(0.4)
+        await make_queue.pass_time(0.4)
         again = await queue.claim("w2", timeout=1)
         assert again is not None and (again.id, again.attempts) == (job.id, 2)
         # The first worker can no longer touch it.
@@ -114,7 +114,7 @@ async def test_heartbeats_keep_the_lease(make_queue: QueueFactory) -> None:
         job = await queue.submit(make_job())
         await queue.claim("w1", timeout=1)
         for _ in range(4):
-            await asyncio.sleep(0.15)
+            await make_queue.pass_time(0.15)
             assert (await queue.heartbeat(job.id, 1, 5)).held
         assert await queue.claim("w2", timeout=0.05) is None
 
@@ -123,10 +123,10 @@ async def test_attempts_are_bounded(make_queue: QueueFactory) -> None:
     async with make_queue(lease=0.2, max_attempts=2) as queue:
         job = await queue.submit(make_job())
         assert (await queue.claim("w1", timeout=1)) is not None
-        await asyncio.sleep(0.3)
+        await make_queue.pass_time(0.3)
         second = await queue.claim("w2", timeout=1)
         assert second is not None and second.attempts == 2
-        await asyncio.sleep(0.3)
+        await make_queue.pass_time(0.3)
         gave_up = await queue.claim("w3", timeout=1)
         assert gave_up is not None and gave_up.state is JobState.FAILED
         assert gave_up.error is not None and "gave up after 2 attempt(s)" in gave_up.error
@@ -139,7 +139,7 @@ async def test_a_cancelled_job_of_a_lost_worker_ends_cancelled(make_queue: Queue
         job = await queue.submit(make_job())
         await queue.claim("w1", timeout=1)
         await queue.cancel(job.id)
-        await asyncio.sleep(0.3)
+        await make_queue.pass_time(0.3)
         ended = await queue.claim("w2", timeout=1)
         assert ended is not None and ended.state is JobState.CANCELLED
 

@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 from client import CanvasClient
-from inference.tiny import TinySam2
 from tests.inference.conftest import require_ai_stack
 from tests.support.servers import RunningServer, serve, settings_for
+from tests.support.tiny_models import TinySam2
 
 require_ai_stack("torch", "diffusers", "transformers", "sam2", "rembg")
 

@@ -15,6 +15,7 @@ from inference.jobs.queue import MemoryQueue
 from inference.jobs.runner import Control, Output
 from inference.jobs.worker import Worker
 from tests.inference.jobs.conftest import make_job
+from tests.support.clock import ManualClock
 from tests.support.waiting import eventually
 
 Behaviour = Callable[[Job, Control], Awaitable[Output]]
@@ -119,14 +120,16 @@ async def test_a_cancel_request_reaches_the_running_pipeline() -> None:
 
 
 async def test_a_worker_that_lost_its_lease_drops_the_job_silently() -> None:
-    queue, link, job = MemoryQueue(lease=0.2), Link(), make_job()
+    clock = ManualClock()
+    queue, link, job = MemoryQueue(lease=0.2, clock=clock), Link(), make_job()
     async with queue:
-        # Heartbeats slower than the lease: the job is presumed lost and taken over.
-        worker = Worker(queue, link, Scripted(slow), heartbeat=1.0, claim_timeout=0.1)
+        # The clock jumps past the lease between two heartbeats: the job is presumed lost
+        # and taken over.
+        worker = Worker(queue, link, Scripted(slow), heartbeat=0.05, claim_timeout=0.1)
         async with worker:
             await queue.submit(job)
             await eventually(lambda: worker.current is not None)
-            await asyncio.sleep(0.3)
+            clock.advance(0.3)
             taken = await queue.claim("other", timeout=1)
             assert taken is not None and taken.attempts == 2
             await eventually(lambda: worker.current is None or worker.current.attempts > 1, 5)
@@ -179,11 +182,12 @@ async def test_stopping_hands_a_running_job_back() -> None:
 
 
 async def test_a_job_the_queue_gave_up_on_is_reported_failed() -> None:
-    queue, link, job = MemoryQueue(lease=0.1, max_attempts=1), Link(), make_job()
+    clock = ManualClock()
+    queue, link, job = MemoryQueue(lease=0.1, max_attempts=1, clock=clock), Link(), make_job()
     async with queue:
         await queue.submit(job)
         await queue.claim("dead", timeout=1)
-        await asyncio.sleep(0.2)
+        clock.advance(0.2)
         await _run(queue, link, Scripted(works), make_job())
     assert link.states(job.id) == ["failed"]
     assert "lease expired" in (link.reports[0].error or "")
