@@ -1,7 +1,8 @@
 """Per-user, server-side undo for one room.
 
-The room applies each user's updates in a transaction whose origin is that user's id; each
-user gets a pycrdt ``UndoManager`` that tracks only that origin, so undo reverts only the
+The room applies each user's updates in a transaction whose origin hashes as that user's id (a
+``Change``, collab/session/room.py); each user gets a pycrdt ``UndoManager`` that tracks only
+that origin, so undo reverts only the
 caller's own changes (Yjs semantics when someone else has since edited on top). Changes of one
 user closer together than ``capture_ms`` merge into one step (a brush stroke's many point
 appends undo at once). A stroke is one step however slowly its points arrive: a change that
