@@ -22,8 +22,9 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
+
+from foundation.lifecycle import AsyncContext
 
 INTEROP_DIR = Path(__file__).resolve().parent
 PEER_SCRIPT = INTEROP_DIR / "yjs_peer.mjs"
@@ -66,7 +67,7 @@ def awareness_from_event(states: dict[str, Any]) -> dict[int, Any]:
     return {int(client_id): state for client_id, state in states.items()}
 
 
-class YjsPeer:
+class YjsPeer(AsyncContext):
     """One Yjs client in its own Node process, connected to ``<ws_base_url>/<doc_id>``.
 
     Replies to commands are matched by id; everything else (``ready``, ``status``, ``synced``,
@@ -108,16 +109,8 @@ class YjsPeer:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
+        """``close``, for ``async with`` (AsyncContext)."""
         await self.close()
 
     async def start(self) -> None:
