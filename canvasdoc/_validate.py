@@ -250,6 +250,21 @@ def validate_provenance(value: object) -> dict[str, Any] | None:
     return copied
 
 
+def validate_proposal(value: object) -> dict[str, Any] | None:
+    """None (an ordinary layer), or a dict of JSON values with string keys: the layer is a
+    staged proposal awaiting review (``job_id``, when present, a non-empty string)."""
+    if value is None:
+        return None
+    expected = "a dict of JSON values with string keys (job_id a non-empty string), or None"
+    if not isinstance(value, dict) or not _is_json(value):
+        raise SchemaError("proposal", value, expected)
+    job_id = value.get("job_id")
+    if job_id is not None and not (isinstance(job_id, str) and job_id):
+        raise SchemaError("proposal", value, expected)
+    copied: dict[str, Any] = _copy_json(value)
+    return copied
+
+
 def _is_json(value: object) -> bool:
     if value is None or isinstance(value, str | bool | int):
         return True

@@ -6,7 +6,10 @@ Root types (plain Yjs types, so any Yjs client can read and write them):
 - ``layers`` (Array of Maps), index = z-order, bottom first. A layer Map holds id, name, kind,
   blend_mode, opacity, visible, locked, x, y; raster layers ``blob`` (sha256 hex or None), paint
   layers ``strokes`` (Array of stroke Maps whose ``points`` Array grows while the stroke is
-  drawn); AI layers an optional ``provenance`` Map.
+  drawn); AI layers an optional ``provenance`` Map. A layer holding a ``proposal`` Map is a
+  staged proposal (an AI result awaiting review: ``job_id``, ``user`` who asked, ``at``): it is
+  shown with a badge and left out of exports until an editor accepts it (the key is removed) or
+  discards it (the layer is removed). No ``proposal`` key (or a null) means an ordinary layer.
 - ``history`` (Array): entries written by the server.
 
 Writers validate and raise :class:`SchemaError`; each runs in one transaction (callers that need
@@ -62,6 +65,7 @@ from canvasdoc._validate import (
     validate_number,
     validate_opacity,
     validate_points,
+    validate_proposal,
     validate_provenance,
     validate_size,
     validate_text,
@@ -76,6 +80,7 @@ __all__ = [
     "CanvasMeta",
     "Layer",
     "LayerNotFound",
+    "NotAProposal",
     "SchemaError",
     "Stroke",
     "StrokeNotFound",
@@ -93,6 +98,7 @@ __all__ = [
     "validate_number",
     "validate_opacity",
     "validate_points",
+    "validate_proposal",
     "validate_provenance",
     "validate_size",
     "validate_text",
@@ -109,6 +115,19 @@ class LayerNotFound(KeyError):
 
     def __str__(self) -> str:
         return f"no layer with id {self.layer_id!r}"
+
+
+class NotAProposal(ValueError):
+    """The layer exists but is not a staged proposal (it was accepted, or never was one)."""
+
+    def __init__(self, layer_id: str, name: str = "") -> None:
+        self.layer_id = layer_id
+        self.name = name
+        shown = f"{layer_id!r} ({name!r})" if name else repr(layer_id)
+        super().__init__(
+            f"layer {shown} is not a proposal (accepted already, or never staged); only "
+            "proposals can be accepted or discarded"
+        )
 
 
 class StrokeNotFound(KeyError):
@@ -158,6 +177,12 @@ class Layer:
     blob: str | None = None
     strokes: tuple[Stroke, ...] = ()
     provenance: dict[str, Any] | None = field(default=None, hash=False)
+    proposal: dict[str, Any] | None = field(default=None, hash=False)
+
+    @property
+    def is_proposal(self) -> bool:
+        """A staged result awaiting review: drawn with a badge, left out of exports."""
+        return self.proposal is not None
 
 
 _Validator = Callable[[Any], Any]
@@ -181,6 +206,7 @@ _LAYER_FIELDS: dict[str, _Validator] = {
     "y": lambda v: validate_coordinate(v, "y"),
     "blob": validate_blob,
     "provenance": validate_provenance,
+    "proposal": validate_proposal,
 }
 _STROKE_FIELDS: dict[str, _Validator] = {
     "tool": validate_tool,
@@ -385,8 +411,10 @@ class Canvas:
         blob: str | None = None,
         provenance: dict[str, Any] | None = None,
         layer_id: str | None = None,
+        proposal: dict[str, Any] | None = None,
     ) -> str:
-        """Insert a layer at ``index`` (None = top) and return its id (uuid4 hex by default)."""
+        """Insert a layer at ``index`` (None = top) and return its id (uuid4 hex by default).
+        A ``proposal`` dict makes it a staged proposal (see :meth:`accept_proposal`)."""
         kind = validate_kind(kind)
         given = {
             "name": name,
@@ -398,6 +426,7 @@ class Canvas:
             "y": y,
             "blob": blob,
             "provenance": provenance,
+            "proposal": proposal,
         }
         props = {key: _LAYER_FIELDS[key](value) for key, value in given.items()}
         if props["blob"] is not None and kind != "raster":
@@ -406,13 +435,14 @@ class Canvas:
             )
         new_id = uuid.uuid4().hex if layer_id is None else validate_id(layer_id, "layer_id")
         content: dict[str, Any] = {"id": new_id, "kind": kind}
-        content |= {k: v for k, v in props.items() if k not in ("blob", "provenance")}
+        content |= {k: v for k, v in props.items() if k not in ("blob", "provenance", "proposal")}
         if kind == "raster":
             content["blob"] = props["blob"]
         if kind == "paint":
             content["strokes"] = Array()
-        if props["provenance"] is not None:
-            content["provenance"] = Map(props["provenance"])
+        for key in ("provenance", "proposal"):
+            if props[key] is not None:
+                content[key] = Map(props[key])
         with self._doc.transaction():
             entries = _dedup(_scan_all(self._layers))
             if any(entry.id == new_id for entry in entries):
@@ -457,7 +487,8 @@ class Canvas:
             self._layers.insert(pos, Map(content))
 
     def update_layer(self, layer_id: str, **props: Any) -> None:
-        """Change some of name, blend_mode, opacity, visible, locked, x, y, blob, provenance."""
+        """Change some of name, blend_mode, opacity, visible, locked, x, y, blob, provenance,
+        proposal (None removes provenance or proposal)."""
         for fixed in ("id", "kind"):
             if fixed in props:
                 message = f"{fixed} cannot be changed, got {props[fixed]!r}"
@@ -471,12 +502,27 @@ class Canvas:
                 message = f"blob is only for raster layers, got a {kind} layer {layer_id!r}"
                 raise SchemaError("blob", props["blob"], "", message=message)
             for name, value in values.items():
-                if name == "provenance":
+                if name in ("provenance", "proposal"):
                     if value is None:
-                        entry.map.pop("provenance", None)
+                        entry.map.pop(name, None)
                         continue
                     value = Map(value)
                 entry.map[name] = value
+
+    def accept_proposal(self, layer_id: str) -> None:
+        """Make a staged proposal an ordinary layer (removes its ``proposal``). Raises
+        LayerNotFound, or NotAProposal when the layer is not one (e.g. accepted already)."""
+        with self._doc.transaction():
+            entry = self._proposal(layer_id)
+            entry.map.pop("proposal", None)
+
+    def discard_proposal(self, layer_id: str) -> None:
+        """Remove a staged proposal (every duplicate of its id). Raises LayerNotFound, or
+        NotAProposal when the layer is not one: an ordinary layer is removed with
+        :meth:`remove_layer`, never by a discard."""
+        with self._doc.transaction():
+            self._proposal(layer_id)
+            self.remove_layer(layer_id)
 
     def begin_stroke(
         self,
@@ -603,6 +649,13 @@ class Canvas:
             self._layers.extend([_clone(item) for item in source.layers_array])
 
     # -- internals -------------------------------------------------------------------------
+
+    def _proposal(self, layer_id: str) -> _Entry:
+        entry = self._find(layer_id)
+        layer = _read_layer(entry)
+        if not layer.is_proposal:
+            raise NotAProposal(layer_id, layer.name)
+        return entry
 
     def _find(self, layer_id: str) -> _Entry:
         for entry in _dedup(_scan_all(self._layers)):

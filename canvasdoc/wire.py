@@ -10,8 +10,11 @@ A frame is one binary WebSocket message::
     [3 QUERY_AWARENESS]
     [100 COMMAND][varString JSON object]      Nexus extension, see docs/protocol.md
 
-Standard Yjs clients never send type 100 and the server only ever sends it in reply to a
-command, so unmodified clients are unaffected.
+Type 100 carries the server's replies to commands (``{"id": N, "ok": ...}``) and its notices
+(``{"type": ...}``): the first frame of every connection is the ``hello`` notice, which tells
+the client who it is on this document and its role. Standard Yjs clients ignore type 100 (a
+y-websocket provider logs "Unable to compute message" once per connection unless a handler is
+registered for it, as the browser app does).
 
 Encoding is done by pycrdt's own helpers. Decoding is strict here because frames come from
 untrusted peers: every length is bounds-checked and a broken frame raises ``ProtocolError``
@@ -46,6 +49,8 @@ SYNC_STEP2: Final = 1
 SYNC_UPDATE: Final = 2
 
 AUTH_PERMISSION_DENIED: Final = 0
+
+NOTICE_HELLO: Final = "hello"  # type-100 notice: {"type": "hello", "doc", "role", "user", "name"}
 
 EMPTY_UPDATE: Final = b"\x00\x00"
 MAX_JSON_DEPTH: Final = 64
@@ -245,6 +250,13 @@ def encode_query_awareness() -> bytes:
 def encode_command(body: dict[str, Any]) -> bytes:
     raw = json.dumps(body, separators=(",", ":")).encode()
     return bytes([MESSAGE_COMMAND]) + write_var_uint(len(raw)) + raw
+
+
+def encode_hello(*, doc_id: str, role: str, user: str, name: str) -> bytes:
+    """The server's first frame on a connection: the client's role and identity there."""
+    return encode_command(
+        {"type": NOTICE_HELLO, "doc": doc_id, "role": role, "user": user, "name": name}
+    )
 
 
 def encode_permission_denied(reason: str) -> bytes:

@@ -5,6 +5,12 @@ connected each local change is sent as an update; after a drop the client reconn
 exponential backoff and jitter, and the sync handshake (its state vector in step 1, the
 server's diff in step 2, and its own step 2 answering the server's step 1) exchanges exactly
 what each side missed, offline edits included.
+
+The server's first frame names this client's role on the document (the ``hello`` notice,
+docs/protocol.md): ``client.role``. A viewer's replica is read-only: the writers of
+``client.canvas`` raise ``ReadOnlyError`` before changing anything. A refusal that retrying
+cannot fix (HTTP 401/403 on the upgrade, close code 4400 or 4413) stops the reconnect loop and
+makes ``wait_synced()`` raise ``ConnectionRefused`` naming the status or code and the reason.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,20 +28,46 @@ from urllib.parse import quote, urlencode
 import websockets
 from pycrdt import Awareness, Doc, Subscription, TransactionEvent
 
-from canvasdoc import wire
-from canvasdoc.canvas import Canvas
+from canvasdoc import close_codes, wire
+from canvasdoc.canvas import Layer
 from canvasdoc.errors import ProtocolError
 from client.backoff import Backoff
+from client.errors import ConnectionRefused, ReadOnlyError
+from client.guarded_canvas import GuardedCanvas
 
 log = logging.getLogger(__name__)
 
 _REMOTE = "remote"
 _AWARENESS_RENEW_S = 15.0
+WRITABLE_ROLES = frozenset({"owner", "editor"})
+_RETRYABLE_STATUS = frozenset({408, 429})  # 4xx answers that may succeed later
+
+
+def _final_status(status: int) -> bool:
+    """An upgrade refused with this HTTP status will be refused again: do not retry."""
+    return 400 <= status < 500 and status not in _RETRYABLE_STATUS
+
+
+def _final_close(code: int | None) -> bool:
+    """A close code after which reconnecting cannot help (as y-websocket: 4400-4499), except
+    4403: a changed or revoked role, which a new connection picks up (or is refused, 403)."""
+    return code is not None and 4400 <= code < 4500 and code != close_codes.ACCESS_REVOKED
+
+
+def _refusal_text(body: bytes) -> str:
+    """The message of the server's JSON refusal (``{"error", "message"}``), else the body."""
+    text = body.decode(errors="replace")
+    try:
+        message = json.loads(text).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return (message if isinstance(message, str) else text)[:500]
 
 
 @dataclass
 class ClientStats:
-    connects: int = 0
+    attempts: int = 0  # connection attempts, refused ones included
+    connects: int = 0  # attempts that opened a WebSocket
     frames_received: int = 0
     bytes_received: int = 0
     frames_sent: int = 0
@@ -44,7 +77,10 @@ class ClientStats:
 
 
 class CanvasClient:
-    """A live, reconnecting replica of document ``doc_id`` on the server at ``server_url``."""
+    """A live, reconnecting replica of document ``doc_id`` on the server at ``server_url``.
+
+    ``role``, ``user_id`` and ``user_name`` are what the server said in its ``hello`` on the
+    last connection (None before the first one); the role is kept while offline."""
 
     def __init__(
         self,
@@ -69,10 +105,14 @@ class CanvasClient:
         )
         self.doc_id = doc_id
         self.doc: Doc[Any] = doc if doc is not None else Doc()
-        self.canvas = Canvas(self.doc)
+        self.canvas = GuardedCanvas(self.doc, self.check_writable)
         self.awareness = Awareness(self.doc)
         self.stats = ClientStats()
         self.last_close: tuple[int | None, str] | None = None
+        self.role: str | None = None
+        self.user_id: str | None = user
+        self.user_name: str | None = name or user
+        self.refused: ConnectionRefused | None = None  # why the client stopped reconnecting
         self._reconnect = reconnect
         self._backoff = backoff or Backoff()
         self._max_frame = max_frame_bytes
@@ -138,9 +178,60 @@ class CanvasClient:
     def synced(self) -> bool:
         return self._synced.is_set()
 
+    @property
+    def running(self) -> bool:
+        """The connection loop runs: connected, connecting or waiting to reconnect (False
+        before ``start``, after ``stop`` and after a refusal that stopped it)."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def read_only(self) -> bool:
+        """The server gave this client a role that cannot edit (a viewer)."""
+        return self.role is not None and self.role not in WRITABLE_ROLES
+
+    def check_writable(self, action: str = "edit the document") -> None:
+        """Raise ``ReadOnlyError`` naming ``action`` if this replica is read-only (every
+        writer of ``client.canvas`` calls it before writing)."""
+        if self.read_only:
+            assert self.role is not None
+            raise ReadOnlyError(
+                action=action,
+                doc_id=self.doc_id,
+                role=self.role,
+                name=self.user_name or self.user_id or "this client",
+                user=self.user_id or "",
+            )
+
     async def wait_synced(self, timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout):
-            await self._synced.wait()
+        """Wait until the replica is in sync with the server.
+
+        Raises ``ConnectionRefused`` at once when the server refused the client for good
+        (it names the HTTP status or close code and the reason), ``ConnectionError`` when the
+        client has stopped without syncing (``reconnect=False``), and ``TimeoutError`` naming
+        the last failure when ``timeout`` passes first."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not self._synced.is_set():
+                    if self.refused is not None:
+                        raise self.refused
+                    if not self.running:
+                        raise ConnectionError(
+                            f"not synced with {self.url} and not connecting "
+                            f"(last close: {self._last_close_text()})"
+                        )
+                    event = self._changed
+                    await event.wait()
+        except TimeoutError:
+            raise TimeoutError(
+                f"not synced with {self.url} within {timeout:g} s "
+                f"(attempts: {self.stats.attempts}, last close: {self._last_close_text()})"
+            ) from None
+
+    def _last_close_text(self) -> str:
+        if self.last_close is None:
+            return "none"
+        code, reason = self.last_close
+        return f"{code if code is not None else 'no code'} {reason!r}"
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until ``predicate()`` holds, re-checking after every document, awareness or
@@ -159,7 +250,11 @@ class CanvasClient:
         await self.wait_for(lambda: not self.connected)
 
     def go_online(self) -> None:
+        """Connect again after ``go_offline``, or after a refusal once its cause is fixed."""
         self._online.set()
+        if self._task is not None and self._task.done():
+            self.refused = None
+            self._task = asyncio.create_task(self._run(), name=f"client:{self.doc_id}")
 
     def set_presence(self, state: dict[str, Any] | None) -> None:
         """Set this client's awareness state (cursor, name, colour, ...)."""
@@ -202,6 +297,8 @@ class CanvasClient:
     async def _run(self) -> None:
         while True:
             await self._online.wait()
+            self.stats.attempts += 1
+            refusal: ConnectionRefused | None = None
             try:
                 async with websockets.connect(
                     self.url,
@@ -210,12 +307,16 @@ class CanvasClient:
                     additional_headers=self._headers,
                 ) as ws:
                     await self._session(ws)
+                code, reason = self.last_close or (None, "")
+                if _final_close(code):
+                    refusal = ConnectionRefused(self.url, close_code=code, reason=reason)
             except websockets.InvalidStatus as exc:
                 status = exc.response.status_code
-                self.last_close = (status, exc.response.body.decode(errors="replace")[:200])
+                reason = _refusal_text(bytes(exc.response.body or b""))
+                self.last_close = (status, reason)
                 log.warning("connection refused", extra={"doc_id": self.doc_id, "status": status})
-                if status in (401, 403):  # retrying cannot help; the caller must act
-                    self._online.clear()
+                if _final_status(status):
+                    refusal = ConnectionRefused(self.url, status=status, reason=reason)
             except (OSError, TimeoutError, websockets.WebSocketException) as exc:
                 log.info("connection lost", extra={"doc_id": self.doc_id, "error": str(exc)})
             finally:
@@ -224,7 +325,14 @@ class CanvasClient:
                 for future in self._commands.values():
                     if not future.done():
                         future.set_exception(ConnectionError("connection lost before the reply"))
+            if refusal is not None:  # retrying cannot help; the caller must act
+                log.warning(
+                    "not reconnecting", extra={"doc_id": self.doc_id, "error": str(refusal)}
+                )
+                self.refused = refusal
                 self._notify()
+                return
+            self._notify()
             if not self._reconnect:
                 return
             if self._online.is_set():
@@ -236,21 +344,24 @@ class CanvasClient:
         while not self._outbox.empty():  # the handshake below carries everything queued
             self._outbox.get_nowait()
         self._notify()
-        await self._send(ws, wire.encode_sync_step1(self.doc.get_state()))
-        if self.awareness.get_local_state() is not None:
-            await self._send(ws, self._own_awareness())
-        sender = asyncio.create_task(self._drain_outbox(ws))
-        renew = asyncio.create_task(self._renew_awareness())
+        sender: asyncio.Task[None] | None = None
+        renew: asyncio.Task[None] | None = None
         try:
+            await self._send(ws, wire.encode_sync_step1(self.doc.get_state()))
+            if self.awareness.get_local_state() is not None:
+                await self._send(ws, self._own_awareness())
+            sender = asyncio.create_task(self._drain_outbox(ws))
+            renew = asyncio.create_task(self._renew_awareness())
             async for frame in ws:
                 if isinstance(frame, bytes):
                     await self._handle(ws, frame)
         except websockets.ConnectionClosed:
-            pass
+            pass  # e.g. closed by the server before the handshake was sent: see close_rcvd
         finally:
-            sender.cancel()
-            renew.cancel()
-            await asyncio.gather(sender, renew, return_exceptions=True)
+            tasks = [task for task in (sender, renew) if task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             rcvd = ws.protocol.close_rcvd
             self.last_close = (rcvd.code, rcvd.reason) if rcvd else (None, "")
 
@@ -278,6 +389,9 @@ class CanvasClient:
             case wire.QueryAwareness():
                 await self._send(ws, self._own_awareness())
             case wire.Command(body):
+                if body.get("type") == wire.NOTICE_HELLO:
+                    self._on_hello(body)
+                    return
                 future = self._commands.get(body.get("id"))  # type: ignore[arg-type]
                 if future is not None and not future.done():
                     future.set_result(body)
@@ -286,6 +400,17 @@ class CanvasClient:
                 self._notify()
             case wire.Unknown():
                 pass
+
+    def _on_hello(self, body: dict[str, Any]) -> None:
+        role, user, name = body.get("role"), body.get("user"), body.get("name")
+        if not all(isinstance(value, str) and value for value in (role, user, name)):
+            log.warning("ignoring a malformed hello from the server", extra={"hello": body})
+            return
+        assert isinstance(role, str) and isinstance(user, str) and isinstance(name, str)
+        if role != self.role:
+            log.info("role on document", extra={"doc_id": self.doc_id, "role": role})
+        self.role, self.user_id, self.user_name = role, user, name
+        self._notify()
 
     def _apply_remote(self, update: bytes) -> None:
         if update == wire.EMPTY_UPDATE:
@@ -324,7 +449,15 @@ class CanvasClient:
         if not self._applying_remote and self._ws is not None:
             update = event.update
             if update != wire.EMPTY_UPDATE:
-                self._outbox.put_nowait(wire.encode_update(update))
+                if self.read_only:
+                    # Written straight into client.doc, past the canvas writers' check: the
+                    # server would refuse it, so it is not sent; the replica now differs.
+                    log.warning(
+                        "local change of a read-only replica not sent",
+                        extra={"doc_id": self.doc_id, "role": self.role},
+                    )
+                else:
+                    self._outbox.put_nowait(wire.encode_update(update))
         self._notify()
 
     def _on_awareness_change(self, topic: str, change: tuple[dict[str, Any], Any]) -> None:
@@ -335,3 +468,25 @@ class CanvasClient:
     def _notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+    # -- staged AI proposals -----------------------------------------------------------------
+
+    def proposals(self) -> list[Layer]:
+        """The layers awaiting review (``layer.proposal`` set): AI results submitted with
+        ``stage: true``, left out of exports until accepted."""
+        return [layer for layer in self.canvas.read_layers() if layer.is_proposal]
+
+    def accept_proposal(self, layer_id: str) -> None:
+        """Accept a staged proposal: it becomes an ordinary layer, drawn in exports. An edit of
+        this replica like any other: the server records "accept proposal '<name>'" under this
+        user, whose undo makes it a proposal again (an edit of the same user within the
+        server's undo capture window joins the same step; ``POST .../accept`` cuts the step).
+        Raises ``LayerNotFound``, ``NotAProposal`` (an ordinary layer, e.g. accepted already)
+        or ``ReadOnlyError``, leaving the replica unchanged."""
+        self.canvas.accept_proposal(layer_id)
+
+    def discard_proposal(self, layer_id: str) -> None:
+        """Discard a staged proposal: its layer is removed (this user's undo brings it back).
+        Raises ``LayerNotFound``, ``NotAProposal`` (an ordinary layer is never removed this
+        way) or ``ReadOnlyError``, leaving the replica unchanged."""
+        self.canvas.discard_proposal(layer_id)

@@ -20,6 +20,13 @@ the worker itself.
   layer's id is derived from the job (``ai-<job id>``) and the job's board entry records
   that it was applied, so a retried job never adds its layer twice, even after the user
   undid it.
+- **Staged results** (``stage: true``). The layer lands as a *proposal*: it carries a
+  ``proposal`` Map (``job_id``, ``user``, ``at``), every collaborator sees it, exports leave
+  it out, and any editor accepts it (the key is removed: one undo step of the acceptor's) or
+  discards it (the layer goes). It is added on behalf of the AI (``AI_USER``, named after the
+  submitter in the history), not in the submitter's undo stack: an undo there would take
+  the layer away from under whoever accepted it. Its provenance holds everything a re-run
+  needs (mask blob, region, input layer, prompts, parameters).
 """
 
 from __future__ import annotations
@@ -66,7 +73,14 @@ _DEFAULT_NAMES = {
     JobKind.SEGMENT: "Cut-out",
     JobKind.REMOVE_BACKGROUND: "Background removed",
 }
-_PROVENANCE_PARAMS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "strength")
+# Everything a re-run needs, besides the mask (its blob is recorded as "mask").
+_PROVENANCE_PARAMS = (
+    "prompt", "negative_prompt", "seed", "steps", "guidance", "strength", "region",
+    "input_layer", "points", "point_labels", "box", "output", "rerun_of",
+)  # fmt: skip
+# Staged results are added by this pseudo-user: outside every person's undo stack. It is not
+# a valid user id (it has a space), so no connection can claim it.
+AI_USER = "nexus ai"
 _PROVENANCE_RESULT = ("model", "backend", "fallback", "fallback_reason", "device", "seconds")
 
 
@@ -189,7 +203,10 @@ class JobsHost:
             await self.store.blob_info(str(blob))
         except (ValueError, BlobNotFound) as exc:
             raise ResultRejected(f"job {job.id}: the result's blob is unusable: {exc}") from None
+        staged = bool(job.params.get("stage"))
         user = Principal(job.user_id, job.user_name)
+        if staged:
+            user = Principal(AI_USER, f"AI for {job.user_name}", service=True)
         async with self._room(job.doc_id) as room:
             if room is None:
                 raise ResultRejected(f"document {job.doc_id!r} was deleted before the result came")
@@ -197,16 +214,22 @@ class JobsHost:
                 return
             name = job.params.get("name") or _label(job, _DEFAULT_NAMES[job.kind])
             provenance = _provenance(job, result)
+            proposal = None
+            if staged:
+                at = int(time.time() * 1000)
+                proposal = {"job_id": job.id, "user": job.user_id, "name": job.user_name, "at": at}
 
             def change(canvas: Canvas) -> None:
                 canvas.add_layer(
                     name[:200],
                     kind="raster",
+                    index=_beside(canvas, job.params.get("beside")),
                     blob=str(blob),
                     x=job.x,
                     y=job.y,
                     provenance=provenance,
                     layer_id=job.layer_id,
+                    proposal=proposal,
                 )
                 _write_entry(canvas.doc, job.with_(state=JobState.DONE, progress=100.0))
 
@@ -325,6 +348,7 @@ def _write_entry(doc: Doc[Any], job: Job) -> None:
         "layer_id": job.layer_id if job.state is JobState.DONE else None,
         "error": job.error if job.state.final else None,
         "updated_at": int(time.time() * 1000),
+        "stage": True if job.params.get("stage") else None,
     }
     entry = jobs.get(job.id)
     if not isinstance(entry, Map):
@@ -353,6 +377,13 @@ def _applied(doc: Doc[Any], job: Job) -> bool:
     return job.layer_id in Canvas(doc).layer_ids()
 
 
+def _beside(canvas: Canvas, layer_id: object) -> int | None:
+    """The z-index just above ``layer_id`` (a re-run lands beside its origin), else None
+    (the top): the layer may have been removed meanwhile."""
+    ids = canvas.layer_ids()
+    return ids.index(layer_id) + 1 if isinstance(layer_id, str) and layer_id in ids else None
+
+
 def _label(job: Job, default: str) -> str:
     prompt = job.params.get("prompt")
     return f"{default}: {prompt[:60]}" if prompt else default
@@ -361,6 +392,8 @@ def _label(job: Job, default: str) -> str:
 def _provenance(job: Job, result: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {"job_id": job.id, "kind": str(job.kind), "user": job.user_id}
     found |= {k: job.params[k] for k in _PROVENANCE_PARAMS if job.params.get(k) is not None}
+    if job.mask_blob is not None:
+        found["mask"] = job.mask_blob
     found |= {k: result[k] for k in _PROVENANCE_RESULT if result.get(k) is not None}
     return found
 

@@ -1,9 +1,20 @@
-"""REST API: documents, blobs, rendering, undo/redo, versions, AI jobs, and its OpenAPI
-description."""
+"""REST API: documents, blobs, rendering, undo/redo, versions, AI jobs and their staged
+proposals, and its OpenAPI description."""
 
 from starlette.routing import BaseRoute
 
-from collab.api import ai_jobs, auth, blobs, docs, exports, history, openapi, sharing, versions
+from collab.api import (
+    ai_jobs,
+    auth,
+    blobs,
+    docs,
+    exports,
+    history,
+    openapi,
+    proposals,
+    sharing,
+    versions,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -16,5 +27,6 @@ def routes() -> list[BaseRoute]:
         *auth.routes,
         *sharing.routes,
         *ai_jobs.routes,
+        *proposals.routes,
         *openapi.routes,
     ]

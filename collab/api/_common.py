@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from collab.api.errors import ApiError
 from collab.auth.identity import Principal, check_doc_id
 from collab.server import Server
 from collab.session.room import Room
+from persistence.access import UserNotFound
 
 
 def server_of(request: Request) -> Server:
@@ -33,6 +34,22 @@ async def existing_doc_id(request: Request, need: str = "viewer") -> str:
     await server.store.get_document(doc_id)
     await server.access.require(principal, doc_id, need)
     return doc_id
+
+
+async def display_names(request: Request, user_ids: Iterable[str | None]) -> dict[str, str]:
+    """Each user id's display name: the account's name (token mode); the id itself where no
+    account has it (open mode, where callers name themselves, services, share links). None
+    (a document without an owner) is skipped."""
+    store = server_of(request).access_store
+    names: dict[str, str] = {}
+    for user_id in user_ids:
+        if user_id is None or user_id in names:
+            continue
+        try:
+            names[user_id] = (await store.user_by_id(user_id)).name
+        except UserNotFound:
+            names[user_id] = user_id
+    return names
 
 
 @asynccontextmanager

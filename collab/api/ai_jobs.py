@@ -22,10 +22,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collab.api._common import existing_doc_id, json_body, principal_of, room_for, server_of
+from collab.api._rendering import render_pool_of
 from collab.api.blobs import image_limits, store_image
 from collab.api.errors import ApiError
-from collab.api.exports import render_pool_of
 from collab.auth import AuthenticationError
+from collab.auth.identity import Principal
 from collab.render.compositor import Region, Scene
 from collab.render.images import (
     CorruptImage,
@@ -69,20 +70,37 @@ def _busy(retry_after: int, message: str) -> JSONResponse:
 async def _submit(request: Request, kind: JobKind) -> Response:
     principal = await principal_of(request)
     doc_id = await existing_doc_id(request, "editor")
+    limit = server_of(request).settings.max_blob_bytes * 4 // 3 + 64 * 1024  # a base64 mask fits
+    body = await json_body(request, max_bytes=limit)
+    return await submit_job(request, principal, doc_id, kind, body)
+
+
+async def submit_job(
+    request: Request,
+    principal: Principal,
+    doc_id: str,
+    kind: JobKind,
+    body: dict[str, Any],
+    *,
+    extra: dict[str, Any] | None = None,
+    context: str = "",
+) -> Response:
+    """Check ``body`` as a request of ``kind`` and queue the job for ``principal`` (who may
+    edit ``doc_id``): 202 with the job, or the error. ``extra`` joins the job's params (what
+    the server adds, e.g. a re-run's origin); ``context`` prefixes the messages of refusals
+    caused by the body (a re-run names the layer it came from)."""
     server = server_of(request)
     host = server.jobs
-    limit = server.settings.max_blob_bytes * 4 // 3 + 64 * 1024  # a base64 mask fits
-    body = await json_body(request, max_bytes=limit)
     try:
         wanted = parse_request(kind, body, host.limits)
     except JobInvalid as exc:
-        raise ApiError(422, "invalid", str(exc)) from None
+        raise ApiError(422, "invalid", f"{context}{exc}") from None
     if not host.submissions.allow(principal.user_id):
         per_minute = server.settings.jobs_per_user_per_minute
         return JSONResponse(
             {
                 "error": "too_many_jobs",
-                "message": f"{principal.user_id!r} may submit {per_minute:g} jobs per minute",
+                "message": f"{principal.name!r} may submit {per_minute:g} jobs per minute",
                 "retry_after": 60,
             },
             status_code=429,
@@ -95,12 +113,14 @@ async def _submit(request: Request, kind: JobKind) -> Response:
     scene = await anyio.to_thread.run_sync(Scene.from_update, state)
     if wanted.layer_id is not None and scene.layer(wanted.layer_id) is None:
         raise ApiError(
-            422, "invalid", f"layer_id {wanted.layer_id!r}: no such layer in document {doc_id!r}"
+            422,
+            "invalid",
+            f"{context}layer_id {wanted.layer_id!r}: no such layer in document {doc_id!r}",
         )
     try:
         check_placement(wanted, scene.meta.width, scene.meta.height)
     except JobInvalid as exc:
-        raise ApiError(422, "invalid", str(exc)) from None
+        raise ApiError(422, "invalid", f"{context}{exc}") from None
     area = wanted.region or Area(0, 0, scene.meta.width, scene.meta.height)
     if area.width * area.height > server.settings.max_export_pixels:
         raise ApiError(
@@ -118,7 +138,7 @@ async def _submit(request: Request, kind: JobKind) -> Response:
         user_id=principal.user_id,
         user_name=principal.name,
         input_blob=input_blob,
-        params=wanted.params | {"input_layer": wanted.layer_id},
+        params=wanted.params | {"input_layer": wanted.layer_id} | (extra or {}),
         mask_blob=mask_blob,
         x=area.x,
         y=area.y,
@@ -226,8 +246,10 @@ async def generative_fill(request: Request) -> Response:
       the canvas without one. Optional: `prompt`, `negative_prompt`, `region` {x, y, width,
       height}, `steps` (1..NEXUS_JOBS_MAX_STEPS, 30), `guidance` (0..30, 7.5), `strength`
       (0.01..1, 0.99), `seed` (drawn when absent), `layer_id` (work on that layer instead
-      of the composite), `name` (of the new layer). The result is a new layer holding the
-      filled pixels only, added on behalf of the caller (the caller's undo removes it).
+      of the composite), `name` (of the new layer), `stage` (false). The result is a new
+      layer holding the filled pixels only, added on behalf of the caller (the caller's undo
+      removes it); with `stage: true` it lands as a proposal instead, which any editor may
+      accept, discard or re-run (`/api/docs/{doc_id}/layers/{layer_id}/accept`, ...).
     tags: [ai]
     parameters:
       - {name: doc_id, in: path, required: true, schema: {type: string}}
@@ -255,7 +277,8 @@ async def segment(request: Request) -> Response:
       JSON body: `points` [[x, y], ...] in canvas pixels with `point_labels` (1 object, the
       default; 0 not the object) and/or `box` [x0, y0, x1, y1]; `output` "cutout" (the
       object's pixels, the default) or "mask" (white where the object is); optional
-      `layer_id` (segment that layer instead of the composite) and `name`.
+      `layer_id` (segment that layer instead of the composite), `name` and `stage` (the
+      result lands as a proposal).
     tags: [ai]
     parameters:
       - {name: doc_id, in: path, required: true, schema: {type: string}}
@@ -273,8 +296,8 @@ async def remove_background(request: Request) -> Response:
     ---
     summary: Submit a background-removal job (a new layer with alpha)
     description: >
-      JSON body (all optional): `layer_id` (that layer's pixels; default the composite) and
-      `name` of the new layer.
+      JSON body (all optional): `layer_id` (that layer's pixels; default the composite),
+      `name` of the new layer and `stage` (the result lands as a proposal).
     tags: [ai]
     parameters:
       - {name: doc_id, in: path, required: true, schema: {type: string}}
@@ -344,7 +367,7 @@ async def cancel_job(request: Request) -> JSONResponse:
     if principal.user_id != job.user_id and not principal.service:
         if await server.access.role_for(principal, job.doc_id) != "owner":
             raise AuthenticationError(
-                f"{principal.user_id!r} may not cancel job {job_id!r}: only the user who "
+                f"{principal.name!r} may not cancel job {job_id!r}: only the user who "
                 "submitted it or the document's owner may",
                 status=403,
             )

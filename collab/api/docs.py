@@ -29,7 +29,14 @@ from canvasdoc.canvas import (
     validate_opacity,
     validate_text,
 )
-from collab.api._common import existing_doc_id, json_body, principal_of, room_for, server_of
+from collab.api._common import (
+    display_names,
+    existing_doc_id,
+    json_body,
+    principal_of,
+    room_for,
+    server_of,
+)
 from collab.api.blobs import form_image, read_limited_form, store_image
 from collab.api.errors import ApiError
 from collab.auth.identity import check_doc_id
@@ -40,11 +47,13 @@ _MAX_PAGE = 1000
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
-def _record_json(record: DocumentRecord) -> dict[str, Any]:
+def _record_json(record: DocumentRecord, names: dict[str, str]) -> dict[str, Any]:
+    """The record as JSON; ``names`` has the owner's display name (``display_names``)."""
     return {
         "id": record.id,
         "name": record.name,
         "owner": record.owner,
+        "owner_name": None if record.owner is None else names.get(record.owner, record.owner),
         "width": record.width,
         "height": record.height,
         "dpi": record.dpi,
@@ -139,7 +148,11 @@ async def create_doc(request: Request) -> JSONResponse:
     async with room_for(request, doc_id) as room:
         room.edit(principal, lambda canvas: canvas.init(**meta))
     return JSONResponse(
-        {**_record_json(record), "background": meta["background"], "layers": []},
+        {
+            **_record_json(record, await display_names(request, [record.owner])),
+            "background": meta["background"],
+            "layers": [],
+        },
         status_code=201,
         headers={"Location": f"/api/docs/{doc_id}"},
     )
@@ -185,9 +198,10 @@ async def list_docs(request: Request) -> JSONResponse:
     visible = [
         r for r in records[:limit] if await server.access.role_for(principal, r.id) is not None
     ]
+    names = await display_names(request, (r.owner for r in visible))
     return JSONResponse(
         {
-            "documents": [_record_json(r) for r in visible],
+            "documents": [_record_json(r, names) for r in visible],
             "limit": limit,
             "offset": offset,
             "next_offset": offset + limit if more else None,
@@ -205,7 +219,7 @@ async def get_doc(request: Request) -> JSONResponse:
     responses:
       200:
         description: >
-          {id, owner, created_at, updated_at, name, width, height, dpi, color_profile,
+          {id, owner, owner_name, created_at, updated_at, name, width, height, dpi, color_profile,
           background, layers: [{id, name, kind, blend_mode, opacity, visible, locked, x, y,
           blob, strokes (count), provenance}]}
       404: {description: unknown document}
@@ -218,7 +232,8 @@ async def get_doc(request: Request) -> JSONResponse:
         with room.doc.transaction():
             meta = asdict(canvas.read_meta())
             layers = [layer_json(layer) for layer in canvas.read_layers()]
-    return JSONResponse({**_record_json(record), **meta, "layers": layers})
+    names = await display_names(request, [record.owner])
+    return JSONResponse({**_record_json(record, names), **meta, "layers": layers})
 
 
 async def rename_doc(request: Request) -> JSONResponse:
@@ -261,7 +276,7 @@ async def rename_doc(request: Request) -> JSONResponse:
     record = await server_of(request).store.rename_document(doc_id, name)
     async with room_for(request, doc_id) as room:
         room.edit(principal, lambda canvas: canvas.set_meta(name=name))
-    return JSONResponse(_record_json(record))
+    return JSONResponse(_record_json(record, await display_names(request, [record.owner])))
 
 
 async def delete_doc(request: Request) -> Response:

@@ -40,11 +40,12 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, str(exc))
 
 
+_AUTH_CODES = {401: "unauthenticated", 403: "forbidden", 400: "bad_user"}
+
+
 async def _auth_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AuthenticationError)
-    return error_response(
-        exc.status, "unauthenticated" if exc.status == 401 else "bad_user", str(exc)
-    )
+    return error_response(exc.status, _AUTH_CODES.get(exc.status, "forbidden"), str(exc))
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

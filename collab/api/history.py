@@ -28,7 +28,7 @@ async def _step(request: Request, op: str) -> JSONResponse:
             raise ApiError(
                 409,
                 f"nothing_to_{op}",
-                f"user {principal.user_id!r} has nothing to {op} in document {doc_id!r}",
+                f"{principal.name!r} has nothing to {op} in document {doc_id!r}",
             )
         action = room.undo_for if op == "undo" else room.redo_for
         done, state = action(principal)

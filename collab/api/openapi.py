@@ -47,7 +47,7 @@ _ERROR_SCHEMA = {
 _API_ERRORS = {
     "400": "bad_request / bad_user / bad_json: a malformed id, caller or body",
     "401": "unauthenticated: no valid token (token mode)",
-    "403": "the caller's role does not allow this",
+    "403": "forbidden: the caller's role does not allow this",
     "503": "store_unavailable",
 }
 _PATH_ERRORS = {"404": "not_found: no such document or resource"}
@@ -87,7 +87,10 @@ DOCUMENTED_ELSEWHERE: dict[tuple[str, str], dict[str, Any]] = {
         "tags": ["versions"],
         "parameters": [_DOC_ID],
         "responses": {
-            "200": {"description": "{versions: [{id, label, kind, created_at, seq, size}]}"}
+            "200": {
+                "description": "{versions: [{id, label, kind: named | auto, created_at, seq, "
+                "size, url, thumbnail_url, preview_url}]}"
+            }
         },
     },
     ("post", "/api/docs/{doc_id}/versions"): {
@@ -119,11 +122,12 @@ DOCUMENTED_ELSEWHERE: dict[tuple[str, str], dict[str, Any]] = {
                 "name": "version_id",
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "format": "int64"},
+                "schema": {"type": "integer", "format": "int64", "minimum": 0},
             },
         ],
         "responses": {
             "200": {"description": "{restored, can_undo, can_redo, user}"},
+            "400": {"description": "bad_request: the version id is not an integer"},
             "404": {"description": "unknown version"},
         },
     },

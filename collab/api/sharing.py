@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from collab.api._common import existing_doc_id, json_body, principal_of, server_of
+from collab.api._common import display_names, existing_doc_id, json_body, principal_of, server_of
 from collab.api.errors import ApiError
 from persistence.access import LinkNotFound, ShareLink, UserNotFound
 from persistence.access.base import check_role
@@ -31,13 +31,21 @@ async def list_members(request: Request) -> JSONResponse:
     summary: Members of a document and their roles (owner only)
     tags: [sharing]
     responses:
-      200: {description: "{owner, members: {user_id: role}}"}
+      200: {description: "{owner: {id, name}, members: [{id, name, role}]} (by name)"}
     """
     doc_id = await existing_doc_id(request, "owner")
     server = server_of(request)
     record = await server.store.get_document(doc_id)
+    roles = await server.access_store.members(doc_id)
+    names = await display_names(request, [record.owner, *roles])
+    members = [{"id": uid, "name": names[uid], "role": role} for uid, role in roles.items()]
     return JSONResponse(
-        {"owner": record.owner, "members": await server.access_store.members(doc_id)}
+        {
+            "owner": None
+            if record.owner is None
+            else {"id": record.owner, "name": names[record.owner]},
+            "members": sorted(members, key=lambda m: (m["name"].lower(), m["id"])),
+        }
     )
 
 
@@ -88,16 +96,18 @@ async def remove_member(request: Request) -> Response:
     user_id = request.path_params["user_id"]
     server = server_of(request)
     if not await server.access_store.remove_member(doc_id, user_id):
-        raise ApiError(404, "not_found", f"{user_id!r} is not a member of {doc_id!r}")
+        name = (await display_names(request, [user_id]))[user_id]
+        raise ApiError(404, "not_found", f"{name!r} is not a member of {doc_id!r}")
     server.rooms.disconnect(doc_id, lambda p: p.user_id == user_id, "access revoked")
     return Response(status_code=204)
 
 
-def _link_json(link: ShareLink, token: str | None = None) -> dict[str, Any]:
+def _link_json(link: ShareLink, names: dict[str, str], token: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": link.id,
         "role": link.role,
         "created_by": link.created_by,
+        "created_by_name": names.get(link.created_by, link.created_by),
         "created_at": link.created_at,
         "expires_at": link.expires_at,
         "revoked_at": link.revoked_at,
@@ -152,7 +162,8 @@ async def create_link(request: Request) -> JSONResponse:
     )  # fmt: skip
     await server.access_store.create_link(link)
     token = server.issuer.share(link.id, doc_id, role, expires_at=link.expires_at)
-    return JSONResponse(_link_json(link, token), status_code=201)
+    names = await display_names(request, [link.created_by])
+    return JSONResponse(_link_json(link, names, token), status_code=201)
 
 
 async def list_links(request: Request) -> JSONResponse:
@@ -161,11 +172,12 @@ async def list_links(request: Request) -> JSONResponse:
     summary: A document's share links (tokens are not shown again)
     tags: [sharing]
     responses:
-      200: {description: "{links: [{id, role, created_by, created_at, expires_at, ...}]}"}
+      200: {description: "{links: [{id, role, created_by, created_by_name, created_at, ...}]}"}
     """
     doc_id = await existing_doc_id(request, "owner")
     links = await server_of(request).access_store.links(doc_id)
-    return JSONResponse({"links": [_link_json(link) for link in links]})
+    names = await display_names(request, (link.created_by for link in links))
+    return JSONResponse({"links": [_link_json(link, names) for link in links]})
 
 
 async def revoke_link(request: Request) -> JSONResponse:
@@ -188,7 +200,8 @@ async def revoke_link(request: Request) -> JSONResponse:
         raise ApiError(404, "not_found", f"share link {link_id!r} not found on {doc_id!r}")
     link = await server.access_store.revoke_link(link_id, time.time())
     closed = server.rooms.disconnect(doc_id, lambda p: p.link_id == link_id, "share link revoked")
-    return JSONResponse({**_link_json(link), "connections_closed": closed})
+    names = await display_names(request, [link.created_by])
+    return JSONResponse({**_link_json(link, names), "connections_closed": closed})
 
 
 routes = [

@@ -64,7 +64,7 @@ class AccessControl:
                     status=403,
                 )
             raise AuthenticationError(
-                f"{principal.user_id!r} may not {_VERB[need]} document {doc_id!r} "
+                f"{principal.name!r} may not {_VERB[need]} document {doc_id!r} "
                 f"(role: {role or 'none'}; needs {need})",
                 status=403,
             )

@@ -1,11 +1,13 @@
 """Render a canvas document to RGBA pixels, as a person sees it.
 
 Every visible layer, bottom first, is drawn with its offset, opacity and blend mode onto the
-document's background. The working surface is premultiplied RGBA in 32-bit float (Skia's
-``kRGBA_F32`` raster surface over a numpy array), so blending semi-transparent pixels loses
-nothing to 8-bit rounding; the result is rounded to 8-bit, unpremultiplied RGBA once, at the
-end. Colours are not colour-managed: values are blended as stored (sRGB-encoded), as browsers
-and image editors blend them.
+document's background. Staged proposals (layers with a ``proposal``: AI results awaiting
+review) are not part of the document yet: they are left out unless a render asks for them.
+The working surface is premultiplied RGBA in 32-bit float (Skia's ``kRGBA_F32`` raster
+surface over a numpy array), so blending semi-transparent pixels loses nothing to 8-bit
+rounding; the result is rounded to 8-bit, unpremultiplied RGBA once, at the end. Colours are
+not colour-managed: values are blended as stored (sRGB-encoded), as browsers and image editors
+blend them.
 
 - The 16 W3C modes are Skia's own (``SKIA_MODES``), drawn with the mode and the opacity on
   the paint; the other 11 (``blend.NUMPY_MODES``) are blended with numpy by
@@ -95,12 +97,13 @@ class Scene:
     def layer(self, layer_id: str) -> Layer | None:
         return next((layer for layer in self.layers if layer.id == layer_id), None)
 
-    def blobs(self, *, layer_id: str | None = None) -> list[str]:
-        """The images a render needs: of the visible raster layers, or of one layer."""
+    def blobs(self, *, layer_id: str | None = None, proposals: bool = False) -> list[str]:
+        """The images a render needs: of the visible raster layers (proposals only if
+        ``proposals``), or of one layer."""
         if layer_id is not None:
             chosen = [layer for layer in self.layers if layer.id == layer_id]
         else:
-            chosen = [layer for layer in self.layers if layer.visible and layer.opacity > 0]
+            chosen = [layer for layer in self.layers if _drawn(layer, proposals)]
         found = (layer.blob for layer in chosen if layer.kind == "raster" and layer.blob)
         return list(dict.fromkeys(found))
 
@@ -115,6 +118,11 @@ class Region:
     height: int
 
 
+def _drawn(layer: Layer, proposals: bool) -> bool:
+    """Whether a layer contributes to the composite."""
+    return layer.visible and layer.opacity > 0 and (proposals or not layer.is_proposal)
+
+
 def output_size(meta: CanvasMeta, scale: float) -> tuple[int, int]:
     return max(1, round(meta.width * scale)), max(1, round(meta.height * scale))
 
@@ -126,9 +134,11 @@ def render(
     scale: float = 1.0,
     region: Region | None = None,
     layer_id: str | None = None,
+    proposals: bool = False,
 ) -> np.ndarray:
     """The document (or the layer ``layer_id`` alone) as ``(h, w, 4)`` uint8 RGBA, not
-    premultiplied, at ``scale``, cropped to ``region`` (output pixels) if given.
+    premultiplied, at ``scale``, cropped to ``region`` (output pixels) if given. Staged
+    proposals are left out of the document unless ``proposals``.
 
     ``images`` maps blob hashes to decoded ``(h, w, 4)`` uint8 RGBA (see
     :func:`collab.render.images.decode_rgba`); a raster layer whose image is missing draws
@@ -151,7 +161,7 @@ def render(
         plan = [
             _Planned.of(layer, layer.blend_mode, layer.opacity / 100)
             for layer in scene.layers
-            if layer.visible and layer.opacity > 0 and layer.kind in ("raster", "paint")
+            if _drawn(layer, proposals) and layer.kind in ("raster", "paint")
         ]
         background = _background(scene.meta.background)
     skia_images = {

@@ -30,7 +30,8 @@ PNG_COMPRESS_LEVEL = 3  # zlib level: 6 takes twice as long for a few percent sm
 @dataclass(frozen=True)
 class RenderJob:
     """Render ``scene`` (or its layer ``layer_id``) at ``scale`` and encode it as ``format``;
-    ``images`` are the blob hashes it needs (see :meth:`Scene.blobs`)."""
+    ``images`` are the blob hashes it needs (see :meth:`Scene.blobs`); staged proposals are
+    drawn only if ``proposals``."""
 
     scene: Scene
     images: tuple[str, ...] = ()
@@ -39,6 +40,7 @@ class RenderJob:
     quality: int = 90  # JPEG and WebP
     layer_id: str | None = None
     region: Region | None = None
+    proposals: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,14 @@ def run(job: RenderJob, images: dict[str, np.ndarray], blobs: Mapping[str, bytes
     for digest, data in blobs.items():
         if digest not in images:
             images[digest] = CACHE.decode(digest, data)
-    pixels = render(job.scene, images, scale=job.scale, region=job.region, layer_id=job.layer_id)
+    pixels = render(
+        job.scene,
+        images,
+        scale=job.scale,
+        region=job.region,
+        layer_id=job.layer_id,
+        proposals=job.proposals,
+    )
     rendered = time.perf_counter()
     data = encode(pixels, job.format, quality=job.quality)
     done = time.perf_counter()

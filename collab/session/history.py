@@ -164,6 +164,9 @@ class ChangeDescriber:
             elif key in ("visible", "locked"):
                 verbs = ("show", "hide") if key == "visible" else ("lock", "unlock")
                 self._labels.append(f"{verbs[0] if value else verbs[1]} {layer}")
+            elif key == "proposal":  # removing it is how a staged AI result is accepted
+                verb = "accept proposal" if change.get("action") == "delete" else "propose"
+                self._labels.append(f"{verb} {layer}")
             elif key in _PROP_LABELS:
                 self._labels.append(_PROP_LABELS[key].format(layer=layer, value=_fmt(value)))
             else:

@@ -131,8 +131,16 @@ class Room:
     # -- connections ---------------------------------------------------------------------
 
     def join(self, conn: Connection) -> None:
-        """Add a connection and start the sync handshake (server's step 1 + awareness)."""
+        """Add a connection: tell it its role (the ``hello`` notice, first, so a client knows
+        whether its replica is read-only before it answers the sync), then start the sync
+        handshake (server's step 1 + awareness)."""
         self.connections.add(conn)
+        principal = conn.principal
+        conn.send(
+            wire.encode_hello(
+                doc_id=self.doc_id, role=conn.role, user=principal.user_id, name=principal.name
+            )
+        )
         conn.send(wire.encode_sync_step1(self.doc.get_state()))
         states = [cid for cid in self.awareness.states if cid != self.awareness.client_id]
         if states:
@@ -193,7 +201,7 @@ class Room:
             conn.denied_at = now
             conn.send(
                 wire.encode_permission_denied(
-                    f"read-only: {conn.principal.user_id!r} is a viewer of {self.doc_id!r}"
+                    f"read-only: {conn.principal.name!r} is a viewer of {self.doc_id!r}"
                 )
             )
 

@@ -190,7 +190,7 @@ class JobRequest:
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _OUTPUTS = ("cutout", "mask")
-_COMMON = ("layer_id", "name")
+_COMMON = ("layer_id", "name", "stage")
 _FIELDS: dict[JobKind, tuple[str, ...]] = {
     JobKind.GENERATIVE_FILL: (
         *_COMMON, "prompt", "negative_prompt", "mask", "mask_png", "region", "steps",
@@ -210,7 +210,11 @@ def parse_request(kind: JobKind, body: dict[str, Any], limits: JobLimits) -> Job
             + ", ".join(_FIELDS[kind])
         )
     layer_id = _optional_text(body, "layer_id", 128)
-    params: dict[str, Any] = {"name": _optional_text(body, "name", 200)}
+    stage = body.get("stage", False)
+    if not isinstance(stage, bool):
+        raise JobInvalid(f"stage must be true or false, got {stage!r:.40}")
+    # stage: the result lands as a proposal for collaborators to accept or discard
+    params: dict[str, Any] = {"name": _optional_text(body, "name", 200), "stage": stage}
     if kind is JobKind.GENERATIVE_FILL:
         return _fill(body, limits, params, layer_id)
     if kind is JobKind.SEGMENT:
@@ -249,6 +253,9 @@ def _fill(
         if not png:
             raise JobInvalid("mask_png must be a base64-encoded PNG image")
     region = parse_area(body["region"]) if body.get("region") is not None else None
+    if region is not None:  # kept with the job, so that a re-run asks for the same area
+        params["region"] = {"x": region.x, "y": region.y, "width": region.width,
+                            "height": region.height}  # fmt: skip
     return JobRequest(
         JobKind.GENERATIVE_FILL, params, layer_id=layer_id, region=region, mask=mask, mask_png=png
     )

@@ -14,9 +14,11 @@ from pycrdt import Doc, Map
 
 from canvasdoc import close_codes, wire
 from canvasdoc.canvas import Canvas
-from client import CanvasClient
+from client import CanvasClient, ReadOnlyError
 from collab.auth.tokens import TokenIssuer
 from collab.settings import Settings
+from tests.support.accounts import bearer as _auth
+from tests.support.accounts import register as _account
 from tests.support.servers import RunningServer, settings_for
 from tests.support.waiting import eventually
 
@@ -32,17 +34,6 @@ def settings(tmp_path: Path) -> Settings:
 async def http(running: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=running.http_url) as client:
         yield client
-
-
-async def _account(http: httpx.AsyncClient, name: str) -> str:
-    r = await http.post("/api/auth/register", json={"name": name, "password": "pw-" + name * 3})
-    assert r.status_code == 200, r.text
-    token: str = r.json()["access_token"]
-    return token
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def _refused_ws(url: str, token: str | None) -> int:
@@ -104,7 +95,8 @@ async def test_accounts_roles_and_viewer_frames(
                     if isinstance(msg, wire.Auth):
                         denied = msg.payload
             assert denied[0] == wire.AUTH_PERMISSION_DENIED and b"read-only" in denied
-        v.canvas.add_layer("viewer's local edit")  # the Python client sends it anyway
+        with pytest.raises(ReadOnlyError):  # the Python client refuses it locally
+            v.canvas.add_layer("viewer's local edit")
         await asyncio.sleep(0.3)
         assert Canvas(room.doc).content() == before
         assert "probe-sneaky" not in o.canvas.meta_map.to_py()

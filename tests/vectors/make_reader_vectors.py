@@ -397,6 +397,31 @@ CASES: list[dict[str, Any]] = [
         ],
     },
     {
+        "name": "proposal forms",
+        "meta": None,
+        "layers": [
+            _layer(
+                id="map",
+                proposal={
+                    "$map": {"job_id": "j1", "user": "ann", "name": "Ann", "at": 1700000000000}
+                },
+            ),
+            _layer(id="plain", proposal={"job_id": "j2"}),
+            _layer(id="empty", proposal={"$map": {}}),
+            _layer(id="null-job", proposal={"$map": {"job_id": None, "note": "by hand"}}),
+            _layer(id="nested", proposal={"$map": {"job_id": "j3", "inner": {"$map": {"a": 1}}}}),
+            _layer(id="none", proposal=None),
+            _layer(id="string", proposal="yes"),
+            _layer(id="true", proposal=True),
+            _layer(id="num-job", proposal={"$map": {"job_id": 5}}),
+            _layer(id="empty-job", proposal={"$map": {"job_id": ""}}),
+            _layer(id="nan", proposal={"$map": {"job_id": "j4", "score": NAN}}),
+            _layer(id="list", proposal={"$plain": ["j5"]}),
+            _layer(id="array", proposal={"$array": ["j6"]}),
+            _paint(id="paint", proposal={"$map": {"job_id": "j7"}}),
+        ],
+    },
+    {
         "name": "history entries",
         "meta": None,
         "layers": [],

@@ -100,6 +100,7 @@ async def test_layer_upload_is_one_change_of_the_caller_seen_by_everyone(
             "id": layer_id, "name": "sky photo", "kind": "raster", "blend_mode": "screen",
             "opacity": 70.0, "visible": True, "locked": False, "x": 12.5, "y": -4.0,
             "blob": answer["blob"], "strokes": 0, "provenance": None,
+            "proposal": None,
         }  # fmt: skip
         assert r.headers["location"] == f"/api/docs/collage/layers/{layer_id}.png"
 

@@ -32,7 +32,13 @@ async def test_every_route_is_documented(running: RunningServer, http: httpx.Asy
 async def test_pixel_routes_carry_their_parameters(http: httpx.AsyncClient) -> None:
     paths = (await http.get("/openapi.json")).json()["paths"]
     export = paths["/api/docs/{doc_id}/export"]["get"]
-    assert {p["name"] for p in export["parameters"]} == {"doc_id", "format", "scale", "quality"}
+    assert {p["name"] for p in export["parameters"]} == {
+        "doc_id",
+        "format",
+        "scale",
+        "quality",
+        "proposals",
+    }
     upload = paths["/api/docs/{doc_id}/layers"]["post"]
     form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert set(form["properties"]) == {"image", "name", "blend_mode", "opacity", "x", "y"}

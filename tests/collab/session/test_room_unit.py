@@ -165,7 +165,8 @@ async def test_join_sends_step1_with_the_room_state(
     a = peer("a")
     room.join(a.conn)
     assert a.conn in room.connections
-    assert await a.take() == [wire.SyncStep1(room.doc.get_state())]
+    hello = {"type": "hello", "doc": DOC_ID, "role": "editor", "user": "a", "name": "A"}
+    assert await a.take() == [wire.Command(hello), wire.SyncStep1(room.doc.get_state())]
 
 
 async def test_join_sends_current_awareness_states(room: Room, peer: Callable[[str], Peer]) -> None:
@@ -173,7 +174,7 @@ async def test_join_sends_current_awareness_states(room: Room, peer: Callable[[s
     room.receive(a.conn, a.presence({"user": "a", "cursor": [3, 4]}))
     b = peer("b")
     room.join(b.conn)
-    step1, awareness = await b.take()
+    _hello, step1, awareness = await b.take()
     assert step1 == wire.SyncStep1(room.doc.get_state())
     assert isinstance(awareness, wire.AwarenessUpdate)
     assert _awareness_states(awareness.payload) == {
@@ -335,7 +336,7 @@ async def test_step1_of_a_new_client_gets_the_whole_document(
     b = peer("b")
     room.join(b.conn)
     room.receive(b.conn, wire.encode_sync_step1(Doc().get_state()))
-    step1, step2 = await b.take()
+    _hello, step1, step2 = await b.take()
     assert isinstance(step1, wire.SyncStep1)
     assert isinstance(step2, wire.SyncStep2)
     assert _text(step2.update) == "everything"

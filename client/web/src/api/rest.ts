@@ -3,7 +3,8 @@
  * names the local user (X-User / X-User-Name); errors become {@link ApiError} carrying the
  * server's message (which names the bad value) and, for 429/503, the Retry-After delay.
  */
-import type { LocalUser } from "../document/types";
+import type { BlendMode, CanvasMeta, Layer, LayerKind, LocalUser } from "../document/types";
+import { orDefault, validateBlendMode, validateKind, validateProvenance } from "../document/validate";
 
 /** A failed request: `message` is the server's `message`, `code` its `error` code. */
 export class ApiError extends Error {
@@ -212,4 +213,151 @@ export async function undo(docId: string): Promise<UndoState> {
 
 export async function redo(docId: string): Promise<UndoState> {
   return step(docId, "redo");
+}
+
+/** `?user=&name=` for URLs the browser loads itself (`<img src>` cannot send X-User). */
+function identityQuery(): string {
+  return currentUser ? `user=${enc(currentUser.id)}&name=${enc(currentUser.name)}` : "";
+}
+
+function withQuery(path: string, params: Record<string, string>): string {
+  const query = [...Object.entries(params).map(([k, v]) => `${k}=${enc(v)}`), identityQuery()].filter(Boolean).join("&");
+  return `${base}${path}${query ? `?${query}` : ""}`;
+}
+
+/** A version as the versions panel lists it (times in ms since the epoch). */
+export interface VersionSummary {
+  id: number;
+  /** the name given to a named version; null for an automatic one */
+  label: string | null;
+  kind: "named" | "auto";
+  createdAt: number;
+  /** the last update of the document's log the version contains */
+  seq: number;
+  /** bytes of the stored snapshot */
+  size: number;
+}
+
+interface RawVersion {
+  id: number;
+  label?: string | null;
+  kind?: string;
+  created_at?: number;
+  seq?: number;
+  size?: number;
+}
+
+function toVersion(raw: RawVersion): VersionSummary {
+  const label = typeof raw.label === "string" && raw.label ? raw.label : null;
+  return {
+    id: raw.id,
+    label,
+    kind: raw.kind === "named" || (raw.kind === undefined && label !== null) ? "named" : "auto",
+    createdAt: Math.round((raw.created_at ?? 0) * 1000),
+    seq: raw.seq ?? 0,
+    size: raw.size ?? 0,
+  };
+}
+
+/** A layer of a version, as `GET /api/docs/{id}/versions/{version}` lists it. */
+export interface VersionLayer extends Omit<Layer, "strokes"> {
+  /** how many strokes a paint layer holds (the strokes themselves are not listed) */
+  readonly strokeCount: number;
+}
+
+/** A version's canvas, read-only: its meta and layers (bottom first). */
+export interface VersionCanvas {
+  docId: string;
+  version: VersionSummary;
+  meta: CanvasMeta;
+  layers: VersionLayer[];
+}
+
+interface RawVersionLayer {
+  id: string;
+  name?: string;
+  kind?: string;
+  blend_mode?: string;
+  opacity?: number;
+  visible?: boolean;
+  locked?: boolean;
+  x?: number;
+  y?: number;
+  blob?: string | null;
+  strokes?: number;
+  provenance?: Record<string, unknown> | null;
+}
+
+interface RawVersionCanvas {
+  id: string;
+  version: RawVersion;
+  name?: string;
+  width: number;
+  height: number;
+  dpi?: number;
+  color_profile?: string;
+  background?: string;
+  layers?: RawVersionLayer[];
+}
+
+function toVersionLayer(raw: RawVersionLayer): VersionLayer {
+  return {
+    id: raw.id,
+    name: raw.name ?? "",
+    kind: orDefault<LayerKind>(validateKind, raw.kind, "raster"),
+    blendMode: orDefault<BlendMode>(validateBlendMode, raw.blend_mode, "normal"),
+    opacity: raw.opacity ?? 100,
+    visible: raw.visible ?? true,
+    locked: raw.locked ?? false,
+    x: raw.x ?? 0,
+    y: raw.y ?? 0,
+    blob: raw.blob ?? null,
+    strokeCount: raw.strokes ?? 0,
+    provenance: orDefault(validateProvenance, raw.provenance ?? null, null),
+  };
+}
+
+/** The document's versions, named and automatic, newest first. */
+export async function listVersions(docId: string): Promise<VersionSummary[]> {
+  const body = await json<{ versions: RawVersion[] }>("GET", `/api/docs/${enc(docId)}/versions`);
+  return body.versions.map(toVersion);
+}
+
+/** Name the current state as a version (editors). */
+export async function nameVersion(docId: string, label: string): Promise<VersionSummary> {
+  return toVersion(await json<RawVersion>("POST", `/api/docs/${enc(docId)}/versions`, { json: { label } }));
+}
+
+/** Restore a version: one change of the caller's, which their undo reverts. */
+export async function restoreVersion(docId: string, versionId: number): Promise<UndoState & { restored: number }> {
+  const body = await json<RawUndo & { restored: number }>("POST", `/api/docs/${enc(docId)}/versions/${versionId}/restore`);
+  return { ...toUndo(body), restored: body.restored };
+}
+
+/** A version's canvas (meta and layers), read from the stored snapshot; nothing live changes. */
+export async function getVersion(docId: string, versionId: number): Promise<VersionCanvas> {
+  const raw = await json<RawVersionCanvas>("GET", `/api/docs/${enc(docId)}/versions/${versionId}`);
+  return {
+    docId: raw.id,
+    version: toVersion(raw.version),
+    meta: {
+      name: raw.name ?? "",
+      width: raw.width,
+      height: raw.height,
+      dpi: raw.dpi ?? 72,
+      colorProfile: raw.color_profile ?? "sRGB",
+      background: raw.background ?? "#ffffff",
+    },
+    layers: (raw.layers ?? []).map(toVersionLayer),
+  };
+}
+
+/** A version's thumbnail (fits a `size` square box, never enlarged), for `<img src>`. */
+export function versionThumbnailUrl(docId: string, versionId: number, size = 256): string {
+  return withQuery(`/api/docs/${enc(docId)}/versions/${versionId}/thumbnail`, { size: String(size) });
+}
+
+/** A version rendered at `scale` (1 = full size), for `<img src>`. */
+export function versionPreviewUrl(docId: string, versionId: number, scale = 1, format: "png" | "jpeg" | "webp" = "png"): string {
+  return withQuery(`/api/docs/${enc(docId)}/versions/${versionId}/preview`, { scale: String(scale), format });
 }

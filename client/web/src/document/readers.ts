@@ -15,6 +15,7 @@ import {
   isFiniteNumber,
   isPlainObject,
   orDefault,
+  SchemaError,
   validateBackground,
   validateBlendMode,
   validateBlob,
@@ -63,6 +64,28 @@ export function dedup(entries: readonly Entry[]): Entry[] {
   const last = new Map<string, number>();
   for (const entry of entries) last.set(entry.id, entry.pos);
   return entries.filter((entry) => last.get(entry.id) === entry.pos);
+}
+
+/**
+ * `proposal`: null (an ordinary layer), or an object of JSON values: the layer is a staged
+ * proposal awaiting review, left out of exports until accepted; `job_id`, when present, a
+ * non-empty string (Python `validate_proposal`). Returned as a deep copy.
+ */
+export function validateProposal(value: unknown): Record<string, unknown> | null {
+  if (value === null) return null;
+  const expected = "a dict of JSON values with string keys (job_id a non-empty string), or None";
+  let copied: Record<string, unknown> | null;
+  try {
+    copied = validateProvenance(value);
+  } catch (error) {
+    if (error instanceof SchemaError) throw new SchemaError("proposal", value, expected);
+    throw error;
+  }
+  const jobId = copied?.job_id;
+  if (copied === null || (jobId !== undefined && jobId !== null && (typeof jobId !== "string" || jobId === ""))) {
+    throw new SchemaError("proposal", value, expected);
+  }
+  return copied;
 }
 
 /** A Map value reads as the plain object it holds (Python `_shared`). */
@@ -129,6 +152,7 @@ export function readLayer(entry: Entry): Layer {
     blob: orDefault(validateBlob, get("blob"), LAYER.blob),
     strokes: strokes instanceof Y.Array ? dedup(scanAll(strokes)).map(readStroke) : [],
     provenance: orDefault(validateProvenance, get("provenance"), null),
+    proposal: orDefault(validateProposal, get("proposal"), null),
   };
 }
 

@@ -7,6 +7,7 @@ import { IndexeddbPersistence } from "y-indexeddb";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { Presence } from "../presence/presence";
+import { type Access, MESSAGE_NEXUS, parseHello, readNexusMessage } from "./access";
 import { describeClose } from "./closeCodes";
 import { scanAll } from "./readers";
 import type { ConnectionPhase, ConnectionState, DocumentChange, LocalUser } from "./types";
@@ -52,6 +53,8 @@ export class DocumentSession {
   private state: ConnectionState = { phase: "connecting", unsynced: 0, closeCode: null, message: null, retrying: true };
   private readonly connectionListeners = new Set<(s: ConnectionState) => void>();
   private readonly changeListeners = new Set<(c: DocumentChange) => void>();
+  private accessState: Access | null = null;
+  private readonly accessListeners = new Set<(a: Access) => void>();
   private resolveSynced: () => void = () => {};
   private storeLoaded = false;
   private failures = 0;
@@ -85,6 +88,11 @@ export class DocumentSession {
       shouldReconnect: (event) => describeClose(event.code, event.reason).retry,
       ...(opts.WebSocketPolyfill ? { WebSocketPolyfill: opts.WebSocketPolyfill } : {}),
     });
+    // The server's notices (type 100): without a handler y-websocket logs "Unable to compute
+    // message" for each one.
+    this.provider.messageHandlers[MESSAGE_NEXUS] = (_encoder, decoder) => {
+      this.onNexusMessage(readNexusMessage(decoder));
+    };
     this.presence = new Presence(this.provider.awareness, opts.user);
     if (browserOffline()) this.state = { ...this.state, phase: "offline" };
     this.watchProvider();
@@ -93,6 +101,25 @@ export class DocumentSession {
 
   connection(): ConnectionState {
     return this.state;
+  }
+
+  /** Who this session is on the document and its role, as the server's last hello said (null
+   * before the first connection); kept while disconnected. */
+  access(): Access | null {
+    return this.accessState;
+  }
+
+  /** The server gave this session a role that cannot edit (a viewer). */
+  get readOnly(): boolean {
+    return this.accessState?.readOnly ?? false;
+  }
+
+  /** Called with each hello whose role or identity differs from the last one. */
+  onAccess(listener: (a: Access) => void): () => void {
+    this.accessListeners.add(listener);
+    return () => {
+      this.accessListeners.delete(listener);
+    };
   }
 
   onConnection(listener: (s: ConnectionState) => void): () => void {
@@ -129,10 +156,21 @@ export class DocumentSession {
     void this.persistence?.destroy();
     this.connectionListeners.clear();
     this.changeListeners.clear();
+    this.accessListeners.clear();
     this.doc.destroy();
   }
 
   // -- connection state -----------------------------------------------------------------------
+
+  private onNexusMessage(body: unknown): void {
+    const hello = parseHello(body);
+    if (hello === null) return; // command replies: this app sends no commands over the socket
+    const last = this.accessState;
+    const same = last !== null && (Object.keys(hello) as (keyof Access)[]).every((k) => hello[k] === last[k]);
+    if (same) return;
+    this.accessState = hello;
+    for (const listener of this.accessListeners) listener(hello);
+  }
 
   private setState(patch: Partial<ConnectionState>): void {
     const next = { ...this.state, ...patch };

@@ -71,6 +71,14 @@ export interface Layer {
   readonly blob: string | null;
   readonly strokes: readonly Stroke[];
   readonly provenance: Readonly<Record<string, unknown>> | null;
+  /**
+   * Set on a staged proposal (an AI result awaiting review: `job_id`, `user` and `name` of who
+   * asked, `at`): shown with a badge, left out of exports until an editor accepts it (the key
+   * is removed) or discards it (the layer is removed). null on an ordinary layer. The readers
+   * always set it; optional so that layer views built elsewhere (a version's layer list) may
+   * leave it out, which means "not a proposal".
+   */
+  readonly proposal?: Readonly<Record<string, unknown>> | null;
 }
 
 export interface HistoryEntry {
