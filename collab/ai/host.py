@@ -6,13 +6,14 @@ the worker itself.
   whose pipelines run in one child process, so the event loop never runs inference),
   Redis Streams with it (workers are ``nexus-canvas worker`` processes).
 - **Job board.** Every job is an entry of the document's root Map ``jobs`` (job id → Map:
-  ``id, kind, state, progress, user, name, label, layer_id, error, updated_at``), written
-  by the server in its own transactions (origin ``nexus:jobs``: outside every undo scope
-  and the history). Any Yjs client reads it, it reaches every instance like any update,
-  and it persists: a collaborator who joins late still sees a queued job or why one
-  failed (awareness could show neither: it vanishes with the connection that set it, and
-  a queued job has no worker connection yet). Progress is written in steps of 5 %, and only
-  the newest ``KEEP_ENTRIES`` finished entries are kept.
+  ``id, kind, state, progress, user, name, label, layer_id, error, updated_at, stage,
+  region, created_at, started_at``), written by the server in its own transactions
+  (origin ``nexus:jobs``: outside every undo scope and the history). Any Yjs client reads
+  it, it reaches every instance like any update, and it persists: a collaborator who joins
+  late still sees a queued job or why one failed (awareness could show neither: it vanishes
+  with the connection that set it, and a queued job has no worker connection yet).
+  Progress is written in steps of 5 %, and only the newest ``KEEP_ENTRIES`` finished
+  entries are kept.
 - **Results.** A worker's "done" report carries the result's blob; the server adds it as a
   layer with ``room.edit`` on behalf of the user who submitted the job, so the layer is in
   that user's undo stack (as one step of its own: the capture is cut before and after)
@@ -349,6 +350,10 @@ def _write_entry(doc: Doc[Any], job: Job) -> None:
         "error": job.error if job.state.final else None,
         "updated_at": int(time.time() * 1000),
         "stage": True if job.params.get("stage") else None,
+        # where and since when, for the browser's progress overlay and elapsed time
+        "region": job.params.get("region"),
+        "created_at": int(job.created_at * 1000),
+        "started_at": int(job.started_at * 1000) if job.started_at is not None else None,
     }
     entry = jobs.get(job.id)
     if not isinstance(entry, Map):

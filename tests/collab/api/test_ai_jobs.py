@@ -133,6 +133,9 @@ async def test_a_fill_lands_as_one_undoable_layer_of_the_submitter(
         assert layer.provenance["model"] == "opencv-telea" and layer.provenance["fallback"]
         entry = board(bob.doc)[job["id"]]
         assert (entry["user"], entry["name"], entry["layer_id"]) == ("ann", "Ann", layer_id)
+        # when (ms) for the browser's elapsed time; no region asked for, so none on the board
+        assert entry["created_at"] <= entry["started_at"] <= entry["updated_at"]
+        assert "region" not in entry
 
         # The result holds the filled pixels only: transparent outside the mask.
         pixels = np.asarray(

@@ -107,6 +107,9 @@ async function json<T>(method: string, path: string, init?: { json?: unknown; bo
   return (await (await request(method, path, init)).json()) as T;
 }
 
+/** `json` for feature modules with routes of their own (ui/ai/aiApi.ts). */
+export { json as requestJson };
+
 const enc = encodeURIComponent;
 
 interface RawDoc {
@@ -360,4 +363,29 @@ export function versionThumbnailUrl(docId: string, versionId: number, size = 256
 /** A version rendered at `scale` (1 = full size), for `<img src>`. */
 export function versionPreviewUrl(docId: string, versionId: number, scale = 1, format: "png" | "jpeg" | "webp" = "png"): string {
   return withQuery(`/api/docs/${enc(docId)}/versions/${versionId}/preview`, { scale: String(scale), format });
+}
+
+// -- AI jobs and staged proposals ---------------------------------------------------------------
+
+/** Cancel a job (its submitter or the document's owner; 403 otherwise): a queued job is dropped
+ * at once, a running one is asked to stop (`cancelRequested`) and ends as "cancelled". */
+export async function cancelJob(jobId: string): Promise<{ state: string; cancelRequested: boolean }> {
+  const body = await json<{ state: string; cancel_requested?: boolean }>("DELETE", `/api/jobs/${enc(jobId)}`);
+  return { state: body.state, cancelRequested: Boolean(body.cancel_requested) };
+}
+
+/** Accept a proposal layer (any editor): one undo step of the caller's. */
+export async function acceptProposal(docId: string, layerId: string): Promise<UndoState> {
+  return toUndo(await json<RawUndo>("POST", `/api/docs/${enc(docId)}/layers/${enc(layerId)}/accept`));
+}
+
+/** Discard a proposal layer (any editor): removed, one undo step of the caller's. */
+export async function discardProposal(docId: string, layerId: string): Promise<UndoState> {
+  return toUndo(await json<RawUndo>("POST", `/api/docs/${enc(docId)}/layers/${enc(layerId)}/discard`));
+}
+
+/** Re-run the job that made an AI layer with a new seed; the result lands as a new proposal. */
+export async function rerunLayer(docId: string, layerId: string): Promise<{ jobId: string }> {
+  const body = await json<{ id: string }>("POST", `/api/docs/${enc(docId)}/layers/${enc(layerId)}/rerun`, { json: {} });
+  return { jobId: body.id };
 }

@@ -7,7 +7,18 @@ import type { Camera } from "../document/types";
  * (tools, renderer, presence) are driven by the values set here.
  */
 
-export type ToolName = "brush" | "eraser" | "move" | "eyedropper" | "pan";
+export type ToolName =
+  | "brush"
+  | "eraser"
+  | "move"
+  | "eyedropper"
+  | "pan"
+  // the selection tools (tools/maskTools.ts)
+  | "select-rect"
+  | "lasso"
+  | "mask-brush"
+  | "mask-eraser"
+  | "segment-points";
 
 export interface BrushSettings {
   /** diameter in document pixels, > 0 */

@@ -9,6 +9,10 @@ export type ShortcutAction =
   | "tool.move"
   | "tool.eyedropper"
   | "tool.pan"
+  | "tool.selectRect"
+  | "tool.lasso"
+  | "tool.maskBrush"
+  | "tool.maskEraser"
   | "brush.smaller"
   | "brush.larger"
   | "view.fit"
@@ -78,6 +82,34 @@ export const SHORTCUTS: readonly Shortcut[] = [
     label: "Hand (pan)",
     keys: [["H"]],
     bindings: [{ key: "h" }],
+  },
+  {
+    action: "tool.selectRect",
+    group: "Tools",
+    label: "Rectangle select (Shift adds, Alt subtracts)",
+    keys: [["M"]],
+    bindings: [{ key: "m", shift: false }],
+  },
+  {
+    action: "tool.lasso",
+    group: "Tools",
+    label: "Lasso select",
+    keys: [["L"]],
+    bindings: [{ key: "l", shift: false }],
+  },
+  {
+    action: "tool.maskBrush",
+    group: "Tools",
+    label: "Mask brush",
+    keys: [["Q"]],
+    bindings: [{ key: "q", shift: false }],
+  },
+  {
+    action: "tool.maskEraser",
+    group: "Tools",
+    label: "Mask eraser",
+    keys: [["Shift", "Q"]],
+    bindings: [{ key: "q", shift: true }],
   },
   {
     action: null,

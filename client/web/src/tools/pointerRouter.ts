@@ -10,20 +10,23 @@ import { BrushTool } from "./brush";
 import { type Point, screenToDoc } from "./camera";
 import type { CameraController } from "./cameraController";
 import { pickColour } from "./eyedropper";
+import { isMaskTool, MaskTools } from "./maskTools";
 import { MoveTool } from "./move";
 
 export interface PointerDown {
   /** 0 primary, 1 middle, 2 secondary */
   readonly button: number;
   readonly altKey: boolean;
+  readonly shiftKey?: boolean;
   readonly at: Point;
 }
 
-type Gesture = "pan" | "paint" | "move" | null;
+type Gesture = "pan" | "paint" | "move" | "mask" | null;
 
 export class PointerRouter {
   readonly brush: BrushTool;
   readonly mover: MoveTool;
+  readonly masks = new MaskTools();
   private gesture: Gesture = null;
   private last: Point | null = null;
   private space = false;
@@ -74,6 +77,7 @@ export class PointerRouter {
     }
     if (tool === "brush" || tool === "eraser") return this.brush.down(doc, tool) && this.begin("paint");
     if (tool === "move") return this.mover.down(doc) && this.begin("move");
+    if (isMaskTool(tool)) return this.masks.down(doc, tool, input) && this.begin("mask");
     return false;
   }
 
@@ -87,6 +91,8 @@ export class PointerRouter {
       this.brush.move(samples.map((point) => this.toDoc(point)));
     } else if (this.gesture === "move") {
       this.mover.move(this.toDoc(current));
+    } else if (this.gesture === "mask") {
+      this.masks.move(samples.map((point) => this.toDoc(point)));
     }
     this.last = current;
     this.session.presence.setCursor(this.toDoc(current));
@@ -103,6 +109,7 @@ export class PointerRouter {
   destroy(): void {
     this.brush.cancel();
     this.mover.cancel();
+    this.masks.cancel();
     this.gesture = null;
   }
 
@@ -115,6 +122,7 @@ export class PointerRouter {
   private end(): void {
     if (this.gesture === "paint") this.brush.up();
     if (this.gesture === "move") this.mover.up();
+    if (this.gesture === "mask") this.masks.up();
     if (this.gesture !== null) {
       this.gesture = null;
       this.onStateChange();

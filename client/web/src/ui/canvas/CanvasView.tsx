@@ -166,6 +166,7 @@ export function CanvasView({ session, camera, onRenderer }: CanvasViewProps) {
     const capture = router.down({
       button: event.button,
       altKey: event.altKey,
+      shiftKey: event.shiftKey,
       at: pointerAt(event, host),
     });
     if (capture) {

@@ -4,18 +4,26 @@ import type { CanvasRenderer } from "../../render/renderer";
 import { useEditorStore } from "../../store/editorStore";
 import { CameraController } from "../../tools/cameraController";
 import { BrushPanel } from "../brush/BrushPanel";
+import { AiPanel } from "../ai/AiPanel";
 import { CanvasView } from "../canvas/CanvasView";
 import { ColourPanel } from "../colour/ColourPanel";
 import { useSessionValue } from "../common/useSessionValue";
 import { HistoryPanel } from "../history/HistoryPanel";
+import { JobsOverlay } from "../jobs/JobsOverlay";
+import { JobsPanel } from "../jobs/JobsPanel";
 import { LayersPanel } from "../layers/LayersPanel";
+import { MaskOverlay } from "../masks/MaskOverlay";
+import { SelectionPanel } from "../masks/SelectionPanel";
 import { CursorsOverlay } from "../presence/CursorsOverlay";
+import { ProposalBar } from "../proposals/ProposalBar";
+import { ProvenancePanel } from "../provenance/ProvenancePanel";
 import { ShortcutSheet } from "../shortcuts/ShortcutSheet";
 import { useShortcuts } from "../shortcuts/useShortcuts";
 import { ConnectionBanner } from "../status/ConnectionIndicator";
 import { HintToast } from "../status/HintToast";
 import { ZoomIndicator } from "../status/ZoomIndicator";
 import { Toolbar } from "../toolbar/Toolbar";
+import { VersionsPanel } from "../versions/VersionsPanel";
 import { shortcutHandlers } from "./shortcutHandlers";
 import { setTestHooks } from "./testHooks";
 import { TopBar } from "./TopBar";
@@ -58,7 +66,10 @@ export function EditorLayout({ session }: { session: DocumentSession }) {
         <Toolbar />
         <main className="relative min-w-0 flex-1" aria-label="Canvas">
           <CanvasView session={session} camera={camera} onRenderer={onRenderer} />
+          <MaskOverlay session={session} />
+          <JobsOverlay session={session} />
           <CursorsOverlay session={session} />
+          <ProposalBar session={session} />
           <ZoomIndicator camera={camera} />
           <HintToast />
         </main>
@@ -67,9 +78,14 @@ export function EditorLayout({ session }: { session: DocumentSession }) {
           className="flex w-72 shrink-0 flex-col overflow-y-auto border-l border-neutral-700 bg-neutral-800"
         >
           <LayersPanel session={session} />
+          <ProvenancePanel session={session} />
+          <JobsPanel session={session} />
+          <SelectionPanel />
+          <AiPanel session={session} />
           <ColourPanel />
           <BrushPanel />
           <HistoryPanel session={session} />
+          <VersionsPanel session={session} undo={history.undo} />
         </aside>
       </div>
       {shortcutsOpen ? <ShortcutSheet onClose={() => setShortcutsOpen(false)} /> : null}

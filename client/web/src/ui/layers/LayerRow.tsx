@@ -3,6 +3,7 @@ import type { Layer } from "../../document/types";
 import { IconButton } from "../common/Button";
 import { EyeIcon, EyeOffIcon, LockIcon, UnlockIcon } from "../common/icons";
 import { InlineRename } from "../common/InlineRename";
+import { ProposalBadge } from "../proposals/ProposalBadge";
 import { blendModeLabel } from "./blendModes";
 import { LayerThumbnail } from "./LayerThumbnail";
 import type { LayerDrag } from "./useLayerDrag";
@@ -73,7 +74,10 @@ export function LayerRow({ layer, row, selected, docWidth, docHeight, drag, onSe
           />
         ) : (
           <div onDoubleClick={() => setRenaming(true)} title="Double-click to rename">
-            <div className="truncate leading-tight">{name}</div>
+            <div className="flex items-center gap-1">
+              <span className="truncate leading-tight">{name}</span>
+              <ProposalBadge layer={layer} />
+            </div>
             <div className="truncate text-[10px] leading-tight text-neutral-400">{details.join(" · ")}</div>
           </div>
         )}

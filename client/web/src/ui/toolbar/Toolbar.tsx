@@ -12,6 +12,10 @@ const TOOLS: readonly {
   { tool: "move", label: "Move layer", action: "tool.move" },
   { tool: "eyedropper", label: "Eyedropper", action: "tool.eyedropper" },
   { tool: "pan", label: "Hand (pan)", action: "tool.pan" },
+  { tool: "select-rect", label: "Rectangle select", action: "tool.selectRect" },
+  { tool: "lasso", label: "Lasso select", action: "tool.lasso" },
+  { tool: "mask-brush", label: "Mask brush", action: "tool.maskBrush" },
+  { tool: "mask-eraser", label: "Mask eraser", action: "tool.maskEraser" },
 ];
 
 /** The tools, down the left edge; the current colour under them. */

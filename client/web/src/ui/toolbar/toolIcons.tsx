@@ -22,6 +22,34 @@ function Svg({ children }: { children: ReactNode }) {
 /** Inline SVG icons for the tools (no icon font, nothing loaded). */
 export function ToolIcon({ tool }: { tool: ToolName }) {
   switch (tool) {
+    case "select-rect":
+      return (
+        <Svg>
+          <rect x="4" y="5" width="16" height="14" rx="1" strokeDasharray="3 2.5" />
+        </Svg>
+      );
+    case "lasso":
+      return (
+        <Svg>
+          <path d="M7 17c-3-1.5-4-4-3-6.5C5.5 6.5 10 4.5 14.5 5s6.5 3.5 5.5 6.5-5 4.5-9.5 4.5" strokeDasharray="3 2.5" />
+          <path d="M7 17c0 2 1 3 3 4" />
+        </Svg>
+      );
+    case "mask-brush":
+    case "mask-eraser":
+      return (
+        <Svg>
+          <rect x="3" y="3" width="18" height="18" rx="2" strokeDasharray="3 2.5" />
+          <circle cx="12" cy="12" r="4.5" fill={tool === "mask-brush" ? "currentColor" : "none"} />
+        </Svg>
+      );
+    case "segment-points":
+      return (
+        <Svg>
+          <circle cx="12" cy="12" r="3" fill="currentColor" />
+          <path d="M12 3v4M12 17v4M3 12h4M17 12h4" />
+        </Svg>
+      );
     case "brush":
       return (
         <Svg>
