@@ -1,4 +1,5 @@
-"""The browser app (client/web, built by Vite into ``dist/``) served at ``/`` and ``/d/{doc_id}``.
+"""The browser app (client/web, built by Vite into ``dist/``) served at ``/``, ``/d/{doc_id}``,
+``/signin`` and ``/register``.
 
 The build's ``index.html`` answers every app route (the app routes on the path itself) with
 ``Cache-Control: no-cache``, so a new build is picked up at the next load; its assets carry a
@@ -131,6 +132,9 @@ async def service_worker(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/", app_page, methods=["GET", "HEAD"]),
     Route("/d/{doc_id}", app_page, methods=["GET", "HEAD"]),
+    # token mode's account pages (docs/security.md); in open mode they say there are no accounts
+    Route("/signin", app_page, methods=["GET", "HEAD"]),
+    Route("/register", app_page, methods=["GET", "HEAD"]),
     Route("/assets/{path:path}", asset, methods=["GET", "HEAD"]),
     Route("/sw.js", service_worker, methods=["GET", "HEAD"]),
 ]

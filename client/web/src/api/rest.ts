@@ -44,6 +44,19 @@ export interface UndoState {
 
 let currentUser: LocalUser | null = null;
 let base = "";
+let tokenOf: () => string | null = () => null;
+
+/** Token mode (docs/security.md): send this token with every request (`Authorization`, and
+ * `?token=` on the URLs the browser loads itself); a getter, so a refreshed token is used at once. */
+export function setApiToken(getter: () => string | null): void {
+  tokenOf = getter;
+}
+
+/** `&token=...` for URLs loaded by the browser (`<img src>`, downloads), or "". */
+function tokenParam(): string {
+  const token = tokenOf();
+  return token ? `&token=${encodeURIComponent(token)}` : "";
+}
 
 /** Name the caller of every following request. */
 export function configureApi(user: LocalUser, baseUrl = ""): void {
@@ -53,6 +66,8 @@ export function configureApi(user: LocalUser, baseUrl = ""): void {
 
 function headers(extra: Record<string, string> = {}): Record<string, string> {
   const h: Record<string, string> = { Accept: "application/json", ...extra };
+  const token = tokenOf();
+  if (token) h.Authorization = `Bearer ${token}`;
   if (currentUser) {
     h["X-User"] = currentUser.id;
     // header values must be ISO-8859-1: encode anything else
@@ -108,7 +123,7 @@ async function json<T>(method: string, path: string, init?: { json?: unknown; bo
 }
 
 /** `json` for feature modules with routes of their own (ui/ai/aiApi.ts). */
-export { json as requestJson };
+export { json as requestJson, request as requestRaw };
 
 const enc = encodeURIComponent;
 
@@ -165,16 +180,17 @@ export async function deleteDoc(id: string): Promise<void> {
 }
 
 export function thumbnailUrl(id: string, updatedAt: number): string {
-  return `${base}/api/docs/${enc(id)}/thumbnail?size=256&v=${enc(String(updatedAt))}`;
+  return `${base}/api/docs/${enc(id)}/thumbnail?size=256&v=${enc(String(updatedAt))}${tokenParam()}`;
 }
 
 export function exportUrl(id: string, format: "png" | "jpeg" | "webp"): string {
   const user = currentUser ? `&user=${enc(currentUser.id)}&name=${enc(currentUser.name)}` : "";
-  return `${base}/api/docs/${enc(id)}/export?format=${format}${user}`;
+  return `${base}/api/docs/${enc(id)}/export?format=${format}${user}${tokenParam()}`;
 }
 
 export function blobUrl(sha256: string): string {
-  return `${base}/api/blobs/${enc(sha256)}`;
+  const token = tokenParam();
+  return `${base}/api/blobs/${enc(sha256)}${token ? `?${token.slice(1)}` : ""}`;
 }
 
 /** Upload an image and add it as a raster layer on top (one undoable change of the caller's). */
@@ -220,7 +236,8 @@ export async function redo(docId: string): Promise<UndoState> {
 
 /** `?user=&name=` for URLs the browser loads itself (`<img src>` cannot send X-User). */
 function identityQuery(): string {
-  return currentUser ? `user=${enc(currentUser.id)}&name=${enc(currentUser.name)}` : "";
+  const who = currentUser ? `user=${enc(currentUser.id)}&name=${enc(currentUser.name)}` : "";
+  return `${who}${tokenParam()}`.replace(/^&/, "");
 }
 
 function withQuery(path: string, params: Record<string, string>): string {

@@ -183,6 +183,52 @@ describe("DocumentSession", () => {
     expect(server.sockets.length).toBe(count);
   });
 
+  it("reconnects once after 4403 (access changed) and stops when that is refused", async () => {
+    const session = open();
+    last().accept();
+    await session.synced;
+    const first = last();
+    first.drop(4403, "share link revoked");
+    expect(session.connection()).toMatchObject({ phase: "reconnecting", retrying: true, closeCode: 4403 });
+    expect(session.connection().message).toMatch(/changed or was revoked/);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the provider's backoff
+    const second = last();
+    expect(second).not.toBe(first);
+    second.drop(1006); // the upgrade answered 403
+    expect(session.connection()).toMatchObject({ phase: "closed", retrying: false, closeCode: 4403 });
+    expect(session.connection().message).toMatch(/revoked.*not retried/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(last()).toBe(second);
+  });
+
+  it("keeps the connection after 4403 when the new role is accepted", async () => {
+    const session = open();
+    last().accept();
+    await session.synced;
+    last().drop(4403, "your role changed");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    last().accept();
+    await flush();
+    await flush();
+    expect(session.connection()).toMatchObject({ phase: "connected", message: null });
+  });
+
+  it("sends the token as a subprotocol and takes a refreshed one for the next connection", () => {
+    const session = DocumentSession.open({
+      docId: "doc-1",
+      user: { id: "u-abc", name: "Ann", color: "#14b8a6" },
+      serverUrl: "http://example.test:8000/",
+      persist: false,
+      WebSocketPolyfill: FakeSocket as unknown as typeof WebSocket,
+      token: "t1",
+    });
+    sessions.push(session);
+    expect(session.provider.protocols).toEqual(["nexus", "nexus.token.t1"]);
+    expect(session.provider.url).not.toContain("t1");
+    session.setToken("t2");
+    expect(session.provider.protocols).toEqual(["nexus", "nexus.token.t2"]);
+  });
+
   it("says what a rate-limit close means and keeps retrying", async () => {
     const session = open();
     last().accept();

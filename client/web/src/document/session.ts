@@ -4,6 +4,7 @@
  * person, and change events that say which layers a transaction touched.
  */
 import { IndexeddbPersistence } from "y-indexeddb";
+import * as authProtocol from "y-protocols/auth";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { Presence } from "../presence/presence";
@@ -22,6 +23,21 @@ export interface SessionOptions {
   persist?: boolean;
   /** for tests: a WebSocket implementation */
   WebSocketPolyfill?: typeof WebSocket;
+  /** token mode (docs/security.md): the access or share token, sent as the WebSocket
+   * subprotocol `nexus.token.<token>` (never in the URL) */
+  token?: string | null;
+}
+
+/** y-websocket's message type of permission notices (`[2][0]reason`). */
+const MESSAGE_AUTH = 2;
+/** The server closed because this connection's access changed or was revoked. */
+const ACCESS_CHANGED = 4403;
+const ACCESS_CHECK =
+  "Your access to this document changed or was revoked; reconnecting once to learn your new role…";
+
+/** The subprotocols that carry `token` (the server echoes "nexus", never the token). */
+export function tokenProtocols(token: string | null | undefined): string[] {
+  return token ? ["nexus", `nexus.token.${token}`] : [];
 }
 
 /** Consecutive failed connection attempts after which "reconnecting" is shown as "offline". */
@@ -58,6 +74,9 @@ export class DocumentSession {
   private resolveSynced: () => void = () => {};
   private storeLoaded = false;
   private failures = 0;
+  /** after a 4403: the one reconnect that learns the new role (a refusal then is final) */
+  private recheck = false;
+  private denied: string | null = null;
   private pending = { meta: false, structure: false, history: false, layers: new Set<string>() };
   private readonly cleanups: (() => void)[] = [];
 
@@ -84,14 +103,23 @@ export class DocumentSession {
     });
     this.provider = new WebsocketProvider(`${wsBase(opts.serverUrl)}/ws`, opts.docId, this.doc, {
       params: { user: opts.user.id, name: opts.user.name },
+      protocols: tokenProtocols(opts.token),
       disableBc: true,
-      shouldReconnect: (event) => describeClose(event.code, event.reason).retry,
+      // 4403: reconnect once with the new role (docs/security.md); a refusal then stops it
+      shouldReconnect: (event) => event.code === ACCESS_CHANGED || describeClose(event.code, event.reason).retry,
       ...(opts.WebSocketPolyfill ? { WebSocketPolyfill: opts.WebSocketPolyfill } : {}),
     });
     // The server's notices (type 100): without a handler y-websocket logs "Unable to compute
     // message" for each one.
     this.provider.messageHandlers[MESSAGE_NEXUS] = (_encoder, decoder) => {
       this.onNexusMessage(readNexusMessage(decoder));
+    };
+    // The server refused an edit of a viewer (it was never applied): keep the reason instead of
+    // y-websocket's console warning.
+    this.provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) => {
+      authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => {
+        this.denied = reason;
+      });
     };
     this.presence = new Presence(this.provider.awareness, opts.user);
     if (browserOffline()) this.state = { ...this.state, phase: "offline" };
@@ -115,6 +143,19 @@ export class DocumentSession {
   }
 
   /** Called with each hello whose role or identity differs from the last one. */
+  /** The server's last refusal of an edit from this session (a viewer's), or null. */
+  get permissionDenied(): string | null {
+    return this.denied;
+  }
+
+  /** Token mode: use `token` from the next connection on (a refreshed access token). The live
+   * connection stays: the server checks the token when a connection opens. */
+  setToken(token: string | null): void {
+    this.provider.protocols = tokenProtocols(token);
+    // refused for an expired sign-in: try again with the new token
+    if (token && this.state.phase === "closed" && this.state.closeCode === 4401) this.reconnect();
+  }
+
   onAccess(listener: (a: Access) => void): () => void {
     this.accessListeners.add(listener);
     return () => {
@@ -144,6 +185,7 @@ export class DocumentSession {
 
   /** Try to connect again now (after a refusal that is not retried, or to skip the backoff). */
   reconnect(): void {
+    this.recheck = this.state.closeCode === ACCESS_CHANGED;
     this.setState({ phase: "reconnecting", message: null, retrying: true });
     this.provider.disconnect();
     this.provider.connect();
@@ -165,6 +207,7 @@ export class DocumentSession {
   private onNexusMessage(body: unknown): void {
     const hello = parseHello(body);
     if (hello === null) return; // command replies: this app sends no commands over the socket
+    this.recheck = false;
     const last = this.accessState;
     const same = last !== null && (Object.keys(hello) as (keyof Access)[]).every((k) => hello[k] === last[k]);
     if (same) return;
@@ -199,13 +242,23 @@ export class DocumentSession {
     const onSync = (isSynced: boolean) => {
       if (!isSynced) return;
       this.failures = 0;
+      this.recheck = false;
       this.setState({ phase: "connected", unsynced: 0, message: null, retrying: true });
       this.resolveSynced();
     };
     const onClose = (event: CloseEvent | null) => {
       const info = describeClose(event ? event.code : null, event?.reason ?? "");
       this.failures += 1;
-      if (!info.retry) {
+      if (event?.code === ACCESS_CHANGED) {
+        this.recheck = true;
+        this.setState({ phase: "reconnecting", closeCode: ACCESS_CHANGED, message: ACCESS_CHECK, retrying: true });
+      } else if (this.recheck && event) {
+        // the reconnect after a 4403 was refused (403 before any hello): the access is gone
+        this.recheck = false;
+        provider.shouldConnect = false;
+        const revoked = describeClose(ACCESS_CHANGED);
+        this.setState({ phase: "closed", closeCode: ACCESS_CHANGED, message: revoked.message, retrying: false });
+      } else if (!info.retry) {
         provider.shouldConnect = false;
         this.setState({ phase: "closed", closeCode: info.code, message: info.message, retrying: false });
       } else {

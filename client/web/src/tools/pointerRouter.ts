@@ -75,6 +75,8 @@ export class PointerRouter {
       this.pick(doc);
       return false;
     }
+    // a viewer's replica stays as the server has it (the server would refuse the edit anyway)
+    if (this.session.readOnly && (tool === "brush" || tool === "eraser" || tool === "move")) return false;
     if (tool === "brush" || tool === "eraser") return this.brush.down(doc, tool) && this.begin("paint");
     if (tool === "move") return this.mover.down(doc) && this.begin("move");
     if (isMaskTool(tool)) return this.masks.down(doc, tool, input) && this.begin("mask");

@@ -100,7 +100,8 @@ export async function maskFromBlob(sha256: string, width: number, height: number
 /** The text shown for a failed request: the server's message, and when to retry. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
-    if ((error.status === 503 || error.status === 429) && error.retryAfter !== null) {
+    // the server's message may name the wait already ("…; retry in 5 s"): say it once
+    if ((error.status === 503 || error.status === 429) && error.retryAfter !== null && !/\bretry in\b/i.test(error.message)) {
       return `${error.message} — retry in ${error.retryAfter} s`;
     }
     return error.message;

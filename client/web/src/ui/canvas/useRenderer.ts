@@ -1,4 +1,5 @@
 import { type RefObject, useEffect, useState } from "react";
+import { blobUrl } from "../../api/rest";
 import { CanvasRenderer } from "../../render/renderer";
 
 export interface RendererState {
@@ -18,7 +19,7 @@ export function useRenderer(host: RefObject<HTMLDivElement | null>): RendererSta
     if (!element) return;
     let cancelled = false;
     let created: CanvasRenderer | null = null;
-    CanvasRenderer.create(element).then(
+    CanvasRenderer.create(element, { blobUrl }).then(
       (renderer) => {
         if (cancelled) {
           renderer.destroy();

@@ -2,11 +2,20 @@ import { useState } from "react";
 import { renameDoc } from "../../api/rest";
 import type { DocumentSession } from "../../document/session";
 import { InlineRename } from "../common/InlineRename";
+import { useViewOnly } from "../sharing/viewOnly";
 
 /** The document's name in the top bar; click to rename (the shared meta and the server's record). */
 export function DocName({ session, name }: { session: DocumentSession; name: string }) {
   const [editing, setEditing] = useState(false);
+  const readOnly = useViewOnly((s) => s.readOnly);
 
+  if (readOnly) {
+    return (
+      <span className="max-w-72 truncate px-1.5 py-0.5 text-sm font-medium text-neutral-100">
+        {name || "Untitled"}
+      </span>
+    );
+  }
   if (editing) {
     return (
       <div className="w-64">

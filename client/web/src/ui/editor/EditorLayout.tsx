@@ -17,6 +17,8 @@ import { SelectionPanel } from "../masks/SelectionPanel";
 import { CursorsOverlay } from "../presence/CursorsOverlay";
 import { ProposalBar } from "../proposals/ProposalBar";
 import { ProvenancePanel } from "../provenance/ProvenancePanel";
+import { useViewOnly } from "../sharing/viewOnly";
+import { ViewOnlyBanner } from "../sharing/ViewOnlyBanner";
 import { ShortcutSheet } from "../shortcuts/ShortcutSheet";
 import { useShortcuts } from "../shortcuts/useShortcuts";
 import { ConnectionBanner } from "../status/ConnectionIndicator";
@@ -42,6 +44,7 @@ export function EditorLayout({ session }: { session: DocumentSession }) {
   const history = useUndoRedo(session);
   const shortcutsOpen = useEditorStore((s) => s.shortcutsOpen);
   const setShortcutsOpen = useEditorStore((s) => s.setShortcutsOpen);
+  const readOnly = useViewOnly((s) => s.readOnly);
 
   useDefaultActiveLayer(session);
   useShortcuts(shortcutHandlers(camera, history));
@@ -62,6 +65,7 @@ export function EditorLayout({ session }: { session: DocumentSession }) {
     <div className="flex h-full flex-col overflow-hidden bg-neutral-900 text-neutral-100">
       <TopBar session={session} name={name} history={history} />
       <ConnectionBanner session={session} />
+      <ViewOnlyBanner session={session} />
       <div className="flex min-h-0 flex-1">
         <Toolbar />
         <main className="relative min-w-0 flex-1" aria-label="Canvas">
@@ -77,11 +81,16 @@ export function EditorLayout({ session }: { session: DocumentSession }) {
           aria-label="Panels"
           className="flex w-72 shrink-0 flex-col overflow-y-auto border-l border-neutral-700 bg-neutral-800"
         >
-          <LayersPanel session={session} />
+          {/* a viewer's panels that change the document are off */}
+          <fieldset disabled={readOnly} className="contents">
+            <LayersPanel session={session} />
+          </fieldset>
           <ProvenancePanel session={session} />
           <JobsPanel session={session} />
           <SelectionPanel />
-          <AiPanel session={session} />
+          <fieldset disabled={readOnly} className="contents">
+            <AiPanel session={session} />
+          </fieldset>
           <ColourPanel />
           <BrushPanel />
           <HistoryPanel session={session} />

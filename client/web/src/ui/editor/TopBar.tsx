@@ -1,7 +1,9 @@
 import type { DocumentSession } from "../../document/session";
 import { useEditorStore } from "../../store/editorStore";
+import { AccountBadge } from "../auth/AccountBadge";
 import { ExportMenu } from "../export/ExportMenu";
 import { PresenceBar } from "../presence/PresenceBar";
+import { ShareButton } from "../sharing/ShareButton";
 import { ConnectionIndicator } from "../status/ConnectionIndicator";
 import { DocName } from "./DocName";
 import { UndoRedoButtons } from "./UndoRedoButtons";
@@ -33,6 +35,7 @@ export function TopBar({ session, name, history }: TopBarProps) {
       <div className="h-5 w-px bg-neutral-700" />
       <UndoRedoButtons history={history} />
       <ExportMenu docId={session.docId} docName={name} />
+      <ShareButton session={session} />
       <button
         type="button"
         aria-label="Keyboard shortcuts (?)"
@@ -42,6 +45,7 @@ export function TopBar({ session, name, history }: TopBarProps) {
       >
         ?
       </button>
+      <AccountBadge />
     </header>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { configureApi } from "../../api/rest";
+import { docAuth } from "../../auth/docAuth";
 import { localUser } from "../../document/identity";
 import { DocumentSession } from "../../document/session";
 
@@ -17,10 +18,15 @@ export function useDocumentSession(docId: string): SessionState {
 
   useEffect(() => {
     let session: DocumentSession;
+    let unfollow = () => {};
     try {
-      const user = localUser();
+      // token mode: the share link's or the account's token (auth/docAuth.ts)
+      const auth = docAuth(docId);
+      const user = auth.user ?? localUser();
       configureApi(user);
-      session = DocumentSession.open({ docId, user });
+      session = DocumentSession.open({ docId, user, token: auth.token });
+      const opened = session;
+      unfollow = auth.follow((token) => opened.setToken(token));
     } catch (error) {
       setState({
         status: "failed",
@@ -35,6 +41,7 @@ export function useDocumentSession(docId: string): SessionState {
     });
     return () => {
       live = false;
+      unfollow();
       session.destroy();
     };
   }, [docId]);

@@ -1,6 +1,8 @@
 import { useState } from "react";
 import { configureApi, type DocSummary, deleteDoc, renameDoc } from "../../api/rest";
+import { apiWithAccount } from "../../auth/docAuth";
 import { localUser } from "../../document/identity";
+import { AccountBadge } from "../auth/AccountBadge";
 import { Button } from "../common/Button";
 import { ConfirmDialog } from "../common/ConfirmDialog";
 import { ErrorText } from "../common/ErrorText";
@@ -18,6 +20,7 @@ let configured = false;
 function ensureApi(): void {
   if (configured) return;
   configureApi(localUser());
+  apiWithAccount(); // token mode: the account's token
   configured = true;
 }
 
@@ -42,6 +45,7 @@ export function HomePage() {
         <span className="text-sm font-semibold tracking-wide">Nexus Canvas</span>
         <span className="text-xs text-neutral-400">Your canvases</span>
         <div className="flex-1" />
+        <AccountBadge />
         {docs && docs.length > 0 ? (
           <Button variant="primary" onClick={() => setCreating(true)}>
             <PlusIcon />

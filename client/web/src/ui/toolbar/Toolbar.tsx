@@ -1,4 +1,5 @@
 import { type ToolName, useEditorStore } from "../../store/editorStore";
+import { EDITING_TOOLS, useViewOnly } from "../sharing/viewOnly";
 import { isMacPlatform, type ShortcutAction, shortcutText } from "../../tools/keyboard";
 import { ToolIcon } from "./toolIcons";
 
@@ -23,6 +24,7 @@ export function Toolbar() {
   const tool = useEditorStore((s) => s.tool);
   const setTool = useEditorStore((s) => s.setTool);
   const color = useEditorStore((s) => s.color);
+  const readOnly = useViewOnly((s) => s.readOnly);
   const mac = isMacPlatform();
   return (
     <nav
@@ -30,7 +32,8 @@ export function Toolbar() {
       className="flex w-11 shrink-0 flex-col items-center gap-1 border-r border-neutral-700 bg-neutral-800 py-2"
     >
       {TOOLS.map((entry) => {
-        const label = `${entry.label} (${shortcutText(entry.action, mac)})`;
+        const off = readOnly && EDITING_TOOLS.has(entry.tool);
+        const label = `${entry.label} (${shortcutText(entry.action, mac)})${off ? " — view only" : ""}`;
         const active = tool === entry.tool;
         return (
           <button
@@ -39,10 +42,11 @@ export function Toolbar() {
             aria-label={label}
             title={label}
             aria-pressed={active}
+            disabled={off}
             onClick={() => setTool(entry.tool)}
             className={`flex h-8 w-8 items-center justify-center rounded transition-colors ${
               active ? "bg-blue-600 text-white" : "text-neutral-300 hover:bg-neutral-700 hover:text-white"
-            }`}
+            } disabled:cursor-not-allowed disabled:opacity-30`}
           >
             <ToolIcon tool={entry.tool} />
           </button>
