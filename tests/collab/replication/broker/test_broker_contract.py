@@ -303,3 +303,24 @@ async def test_resubscribing_right_after_unsubscribing_keeps_the_subscription(
 async def test_a_broker_that_can_reach_other_instances_is_never_alone(net: Network) -> None:
     a, b = await net.make(), await net.make()
     assert not a.alone and not b.alone
+
+
+async def test_offer_hands_over_without_waiting_in_order_with_publishs_checks(
+    net: Network,
+) -> None:
+    """``offer`` (what rooms use: they cannot await) goes into the same send buffer as
+    ``publish``: delivered in order, refused for another instance's envelope, and a drained
+    buffer is reported."""
+    a, b = await net.make(), await net.make()
+    inbox = Inbox()
+    await b.subscribe("doc", inbox)
+    for i in range(100):
+        assert a.offer(env(a, "doc", b"%d" % i))
+    await a.drained()
+    await inbox.wait_for(100)
+    assert inbox.payloads == [b"%d" % i for i in range(100)]
+    with pytest.raises(ValueError, match=f"from instance '{b.instance_id}'"):
+        a.offer(env(b, "doc", b"x"))
+    await a.stop()
+    with pytest.raises(NotStarted):
+        a.offer(env(a, "doc", b"late"))

@@ -261,3 +261,19 @@ async def test_a_full_queue_slows_publishers_down_instead_of_dropping(namespace:
         assert inbox.payloads == [b"%d" % i for i in range(2000)]
         assert a.dropped == 0
         assert a.healthy
+
+
+async def test_offer_refuses_when_the_send_buffer_is_full_and_drained_says_when_it_emptied(
+    namespace: str,
+) -> None:
+    url = require_redis()
+    async with make(url, namespace, queue_size=4) as a, make(url, namespace) as b:
+        inbox = Inbox()
+        await b.subscribe("doc", inbox)
+        taken = [a.offer(env(a, "doc", b"%d" % i)) for i in range(10)]  # no await: no sending
+        assert taken == [True] * 4 + [False] * 6  # the buffer's bound, nothing dropped silently
+        await a.drained()
+        assert a.offer(env(a, "doc", b"after"))
+        await inbox.wait_for(5)
+        assert inbox.payloads == [b"0", b"1", b"2", b"3", b"after"]
+        assert a.dropped == 0 and a.healthy
