@@ -22,6 +22,7 @@ from client import CanvasClient
 from collab.ai.host import AI_USER, board
 from collab.auth.identity import Principal
 from collab.settings import Settings
+from tests.support.accounts import bearer, register
 from tests.support.servers import RunningServer, settings_for
 from tests.support.waiting import eventually
 
@@ -303,12 +304,8 @@ class TestTokenMode:
     async def test_a_viewer_may_not_accept_discard_or_rerun(
         self, running: RunningServer, http: httpx.AsyncClient
     ) -> None:
-        async def account(name: str) -> dict[str, str]:
-            r = await http.post("/api/auth/register", json={"name": name, "password": "pw" * 6})
-            assert r.status_code == 200, r.text
-            return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-        owner, viewer = await account("olga"), await account("vic")
+        owner = bearer(await register(http, "olga"))
+        viewer = bearer(await register(http, "vic"))
         assert (await http.post("/api/docs", json={"id": "v"}, headers=owner)).status_code == 201
         r = await http.post(
             "/api/docs/v/members", json={"user": "vic", "role": "viewer"}, headers=owner
