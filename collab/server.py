@@ -84,6 +84,7 @@ class Server:
             broker=self.broker,
             relay=self.relay,
             lease=self.lease,
+            keep_unedited=self._has_sharing,
         )
         # AI jobs: the queue, the workers' reports, and in embedded mode the worker itself.
         self.jobs = JobsHost(settings, self.store, self.rooms)
@@ -119,6 +120,12 @@ class Server:
                 "flush_window_s": self.settings.flush_window,
             },
         )
+
+    async def _has_sharing(self, doc_id: str) -> bool:
+        """Members or share links were set up: keep the document's row though it is empty."""
+        if await self.access_store.members(doc_id):
+            return True
+        return bool(await self.access_store.links(doc_id))
 
     @property
     def auth_mode(self) -> str:

@@ -232,6 +232,12 @@ _KIND: dict[Callable[[str], Any], str] = {
     _bool: "a boolean (1/0, true/false, yes/no, on/off)",
 }
 
+
+def env_variable(field_name: str) -> str:
+    """The environment variable that sets ``field_name`` (KeyError: no such setting)."""
+    return _ENV[field_name][0]
+
+
 _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "host": ("NEXUS_HOST", str),
     "port": ("NEXUS_PORT", int),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.exceptions import AIConfigError
+from inference.model_files import default_rembg_home
 
 DEVICES_HELP = "auto, cpu, cuda or cuda:N"
 DTYPES = ("auto", "float16", "bfloat16", "float32")
@@ -28,6 +29,14 @@ INPAINT_ALIASES: dict[str, str] = {
 }
 DEFAULT_INPAINT_MODEL = INPAINT_ALIASES["sdxl"]
 DEFAULT_SAM2_CONFIG = "configs/sam2.1/sam2.1_hiera_l.yaml"
+# Background removal runs U²-Net-p by default: `make install` places its file in the default
+# rembg home (inference/model_files.py). NEXUS_REMBG_MODEL=none turns it off (GrabCut).
+DEFAULT_REMBG_MODEL = "u2netp"
+OFF_WORDS = ("none", "off", "grabcut")
+REMBG_OFF_REASON = (
+    "background removal's model is turned off (NEXUS_REMBG_MODEL=none); "
+    "unset it for the default model u2netp"
+)
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
@@ -35,7 +44,13 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECAS
 
 @dataclass(frozen=True)
 class AIConfig:
-    """Every tunable of the inference worker. Defaults: no weights, so CPU fallbacks only."""
+    """Every tunable of the inference worker.
+
+    ``AIConfig()`` configures no weights (every pipeline runs its CPU fallback). What the
+    server and workers use, ``AIConfig.from_env``, adds the deployment default: background
+    removal runs U²-Net-p from the default rembg home (``make install`` puts it there) unless
+    NEXUS_REMBG_MODEL names another model or ``none``.
+    """
 
     device: str = "auto"  # auto: CUDA when available, else CPU
     dtype: str = "auto"  # auto: float16 on CUDA, float32 on CPU
@@ -47,9 +62,9 @@ class AIConfig:
     sam2_config: str = DEFAULT_SAM2_CONFIG  # a config name inside the sam2 package
     sam2_checkpoint: Path | None = None  # .pt with the state dict under "model"
     sam2_overrides: tuple[str, ...] = ()  # extra hydra overrides for the SAM2 config
-    rembg_model: str | None = None  # rembg model name (u2net, isnet-general-use, ...)
+    rembg_model: str | None = None  # rembg model name (u2netp, u2net, ...); None: GrabCut only
     rembg_model_path: Path | None = None  # an .onnx under rembg_home: implies u2net_custom
-    rembg_home: Path | None = None  # rembg's model folder (REMBG_HOME)
+    rembg_home: Path | None = None  # rembg's model folder; None: default_rembg_home()
     fallback_max_side: int = 512  # GrabCut runs on a copy downscaled to this size
     grabcut_iterations: int = 5
     load_retry_seconds: float = 300.0  # a failed model load is retried after this long
@@ -110,15 +125,25 @@ class AIConfig:
 
     @property
     def rembg_session_name(self) -> str | None:
-        """The rembg session to build, or None when background removal has no weights."""
+        """The rembg session to build, or None when background removal has no weights.
+
+        A model path takes a ``*_custom`` session (``u2net_custom`` unless another custom
+        session is named): a named session such as the default ``u2netp`` ignores paths."""
         if self.rembg_model_path is not None:
-            return self.rembg_model or "u2net_custom"
+            named = self.rembg_model
+            return named if named and named.endswith("_custom") else "u2net_custom"
         return self.rembg_model
+
+    @property
+    def rembg_folder(self) -> Path:
+        """The rembg home in use: the configured one, else the environment's default."""
+        return self.rembg_home if self.rembg_home is not None else default_rembg_home()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> AIConfig:
-        """Build the settings from environment variables, then apply non-None ``overrides``."""
-        values: dict[str, Any] = {}
+        """Build the settings from environment variables, then apply non-None ``overrides``.
+        Unset variables take the deployment defaults (``ENV_DEFAULTS``)."""
+        values: dict[str, Any] = dict(ENV_DEFAULTS)
         for field_name, (variables, parse) in _ENV.items():
             for variable in variables:
                 raw = environ.get(variable)
@@ -174,6 +199,10 @@ def _lower(raw: str) -> str:
     return raw.lower()
 
 
+def _model_name(raw: str) -> str | None:
+    return None if raw.lower() in OFF_WORDS else raw
+
+
 def _overrides(raw: str) -> tuple[str, ...]:
     # ";" separates overrides because hydra list values contain commas.
     return tuple(part.strip() for part in raw.split(";") if part.strip())
@@ -185,10 +214,14 @@ _KIND: dict[Callable[[str], Any], str] = {
     str: "a string",
     Path: "a path",
     _lower: "a string",
+    _model_name: "a model name, or none/off",
     _bool: "a boolean (1/0, true/false, yes/no, on/off)",
     parse_size: "a size such as 8GiB, 512MiB or a number of bytes",
     _overrides: "hydra overrides separated by ';'",
 }
+
+# What from_env uses for a field whose variables are all unset (AIConfig() keeps no weights).
+ENV_DEFAULTS: dict[str, Any] = {"rembg_model": DEFAULT_REMBG_MODEL}
 
 # field -> (variables, first set wins; parser)
 _ENV: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
@@ -202,7 +235,7 @@ _ENV: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "sam2_config": (("NEXUS_SAM2_CONFIG",), str),
     "sam2_checkpoint": (("NEXUS_SAM2_CHECKPOINT",), Path),
     "sam2_overrides": (("NEXUS_SAM2_OVERRIDES",), _overrides),
-    "rembg_model": (("NEXUS_REMBG_MODEL",), str),
+    "rembg_model": (("NEXUS_REMBG_MODEL",), _model_name),
     "rembg_model_path": (("NEXUS_REMBG_MODEL_PATH",), Path),
     "rembg_home": (("NEXUS_REMBG_HOME", "REMBG_HOME", "U2NET_HOME"), Path),
     "fallback_max_side": (("NEXUS_AI_FALLBACK_MAX_SIDE",), int),

@@ -14,8 +14,9 @@ from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
+from inference import availability
 from inference.config import AIConfig
-from inference.devices import DeviceChoice, choose_device, gpu_info, torch_available
+from inference.devices import DeviceChoice, choose_device, gpu_info
 from inference.exceptions import ModelUnavailable, NotStarted
 from inference.registry import Loaded, ModelRegistry
 
@@ -168,8 +169,8 @@ class InferenceContext:
             reason = self._failure(name)
             if configured is None:
                 reason = reason or "no model configured"
-            elif not torch_available():
-                reason = reason or "torch is not installed"
+            elif missing := availability.missing_libraries(name):
+                reason = reason or missing
             pipelines[name] = {
                 "mode": "fallback" if reason else "real",
                 "model": configured,

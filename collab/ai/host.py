@@ -7,7 +7,8 @@ the worker itself.
   Redis Streams with it (workers are ``nexus-canvas worker`` processes).
 - **Job board.** Every job is an entry of the document's root Map ``jobs`` (job id → Map:
   ``id, kind, state, progress, user, name, label, layer_id, error, updated_at, stage,
-  region, created_at, started_at``), written by the server in its own transactions
+  region, created_at, started_at, source, inputs`` and, once done, ``method, fallback``),
+  written by the server in its own transactions
   (origin ``nexus:jobs``: outside every undo scope and the history). Any Yjs client reads
   it, it reaches every instance like any update, and it persists: a collaborator who joins
   late still sees a queued job or why one failed (awareness could show neither: it vanishes
@@ -21,6 +22,14 @@ the worker itself.
   layer's id is derived from the job (``ai-<job id>``) and the job's board entry records
   that it was applied, so a retried job never adds its layer twice, even after the user
   undid it.
+- **Honest names.** The layer's name (and so the history's "add layer '…'") says what ran:
+  "Fill (OpenCV inpainting, prompt not used)" when the fallback filled without the prompt,
+  "Cut-out from box and 1 point (SAM2)", "Background removed (GrabCut fallback: model file
+  missing)". A name the user gave is kept; when a fallback ran, its note is appended in
+  parentheses (once: a re-run that passes the name on does not repeat it). The board's
+  ``label`` becomes that name when the job is done; ``method`` holds the plain words.
+- **Inputs.** The board entry lists the layers the job read (``inputs``: id and name;
+  ``source``: composite, layer or layers), as the job's params do (``input_layers``).
 - **Staged results** (``stage: true``). The layer lands as a *proposal*: it carries a
   ``proposal`` Map (``job_id``, ``user``, ``at``), every collaborator sees it, exports leave
   it out, and any editor accepts it (the key is removed: one undo step of the acceptor's) or
@@ -55,6 +64,7 @@ from inference.jobs.links import BlobMissing
 from inference.jobs.model import Job, JobKind, JobLimits, JobState, Report
 from inference.jobs.queue import JobNotFound, JobQueue, StaleAttempt, queue_from_url
 from inference.jobs.worker import Worker
+from inference.results import FALLBACK_PREFIX, method_words
 from persistence.base import (
     BlobNotFound,
     DocumentNotFound,
@@ -69,15 +79,13 @@ log = logging.getLogger(__name__)
 JOBS_ROOT = "jobs"
 JOBS_ORIGIN = "nexus:jobs"
 KEEP_ENTRIES = 50  # finished entries kept on a document's job board
-_DEFAULT_NAMES = {
-    JobKind.GENERATIVE_FILL: "Generative fill",
-    JobKind.SEGMENT: "Cut-out",
-    JobKind.REMOVE_BACKGROUND: "Background removed",
-}
-# Everything a re-run needs, besides the mask (its blob is recorded as "mask").
+MAX_NAME_CHARS = 200
+# Everything a re-run needs, besides the mask (its blob is recorded as "mask"); "name" is
+# the name the user gave (absent when the server chose it), "input_layers" what was read.
 _PROVENANCE_PARAMS = (
     "prompt", "negative_prompt", "seed", "steps", "guidance", "strength", "region",
-    "input_layer", "points", "point_labels", "box", "output", "rerun_of",
+    "input_layer", "layers", "input_layers", "source", "points", "point_labels", "box",
+    "output", "rerun_of", "name",
 )  # fmt: skip
 # Staged results are added by this pseudo-user: outside every person's undo stack. It is not
 # a valid user id (it has a space), so no connection can claim it.
@@ -213,7 +221,7 @@ class JobsHost:
                 raise ResultRejected(f"document {job.doc_id!r} was deleted before the result came")
             if _applied(room.doc, job):
                 return
-            name = job.params.get("name") or _label(job, _DEFAULT_NAMES[job.kind])
+            name = layer_name(job, result)
             provenance = _provenance(job, result)
             proposal = None
             if staged:
@@ -222,7 +230,7 @@ class JobsHost:
 
             def change(canvas: Canvas) -> None:
                 canvas.add_layer(
-                    name[:200],
+                    name,
                     kind="raster",
                     index=_beside(canvas, job.params.get("beside")),
                     blob=str(blob),
@@ -232,7 +240,8 @@ class JobsHost:
                     layer_id=job.layer_id,
                     proposal=proposal,
                 )
-                _write_entry(canvas.doc, job.with_(state=JobState.DONE, progress=100.0))
+                done = job.with_(state=JobState.DONE, progress=100.0, result=result)
+                _write_entry(canvas.doc, done)
 
             room.undo.track(user.user_id)
             room.undo.cut(user.user_id)  # the AI layer is an undo step of its own
@@ -318,7 +327,7 @@ def task_of(job: Job) -> TaskRecord:
         user_id=job.user_id,
         model=result.get("model"),
         prompt=job.params.get("prompt"),
-        params={**job.params, **extra, "layer_id": job.layer_id},
+        params={**job.canvas_params, **extra, "layer_id": job.layer_id},
         input_bytes=job.input_bytes,
         output_bytes=result.get("output_bytes"),
         error=job.error,
@@ -338,6 +347,7 @@ def board(doc: Doc[Any]) -> dict[str, dict[str, Any]]:
 
 def _write_entry(doc: Doc[Any], job: Job) -> None:
     jobs = doc.get(JOBS_ROOT, type=Map)
+    result = job.result if job.state is JobState.DONE else None
     view: dict[str, Any] = {
         "id": job.id,
         "kind": str(job.kind),
@@ -345,7 +355,7 @@ def _write_entry(doc: Doc[Any], job: Job) -> None:
         "progress": round(job.progress),
         "user": job.user_id,
         "name": job.user_name,
-        "label": _label(job, str(job.kind).replace("_", " ")),
+        "label": _board_label(job),
         "layer_id": job.layer_id if job.state is JobState.DONE else None,
         "error": job.error if job.state.final else None,
         "updated_at": int(time.time() * 1000),
@@ -354,6 +364,11 @@ def _write_entry(doc: Doc[Any], job: Job) -> None:
         "region": job.params.get("region"),
         "created_at": int(job.created_at * 1000),
         "started_at": int(job.started_at * 1000) if job.started_at is not None else None,
+        # what the job read, and (once done) what ran, in plain words
+        "source": job.params.get("source"),
+        "inputs": job.params.get("input_layers"),
+        "method": method_words(result, with_reason=True) if result else None,
+        "fallback": True if result and _fell_back(result) else None,
     }
     entry = jobs.get(job.id)
     if not isinstance(entry, Map):
@@ -389,14 +404,57 @@ def _beside(canvas: Canvas, layer_id: object) -> int | None:
     return ids.index(layer_id) + 1 if isinstance(layer_id, str) and layer_id in ids else None
 
 
-def _label(job: Job, default: str) -> str:
+def layer_name(job: Job, result: dict[str, Any]) -> str:
+    """The name of the layer a done job adds: the user's (with the fallback's note appended
+    when one ran), else one that says what was made from what, and by what."""
+    fallback = _fell_back(result)
+    method = method_words(result, with_reason=job.kind is JobKind.REMOVE_BACKGROUND)
+    given = job.params.get("name")
+    if given:
+        note = f" ({method})" if fallback and method else ""
+        if not note or given.endswith(note):
+            return str(given)[:MAX_NAME_CHARS]
+        return str(given)[: MAX_NAME_CHARS - len(note)] + note
+    note = f" ({method})" if method else ""
+    if job.kind is JobKind.GENERATIVE_FILL:
+        if fallback:  # the prompt (if any) was not used: the name does not repeat it
+            return f"Fill{note}"[:MAX_NAME_CHARS]
+        prompt = job.params.get("prompt")
+        return f"Generative fill: {prompt[:60]}" if prompt else "Generative fill"
+    if job.kind is JobKind.SEGMENT:
+        made = "Mask" if job.params.get("output") == "mask" else "Cut-out"
+        return f"{made} from {_prompt_words(job.params)}{note}"[:MAX_NAME_CHARS]
+    return f"Background removed{note}"[:MAX_NAME_CHARS]
+
+
+def _prompt_words(params: dict[str, Any]) -> str:
+    """ "box", "2 points", "box and 1 point" (the points counted, both labels alike)."""
+    points = len(params.get("points") or [])
+    words = ["box"] if params.get("box") else []
+    if points:
+        words.append(f"{points} point" + ("" if points == 1 else "s"))
+    return " and ".join(words) or "prompts"
+
+
+def _fell_back(result: dict[str, Any]) -> bool:
+    return bool(result.get("fallback")) or str(result.get("backend") or "").startswith(
+        FALLBACK_PREFIX
+    )
+
+
+def _board_label(job: Job) -> str:
+    """While queued or running: the kind and the prompt; once done: the layer's name."""
+    if job.state is JobState.DONE and job.result:
+        return layer_name(job, job.result)
+    kind = str(job.kind).replace("_", " ")
     prompt = job.params.get("prompt")
-    return f"{default}: {prompt[:60]}" if prompt else default
+    return f"{kind}: {prompt[:60]}" if prompt else kind
 
 
 def _provenance(job: Job, result: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {"job_id": job.id, "kind": str(job.kind), "user": job.user_id}
-    found |= {k: job.params[k] for k in _PROVENANCE_PARAMS if job.params.get(k) is not None}
+    params = job.canvas_params  # prompts in canvas pixels, as asked (a re-run asks again)
+    found |= {k: params[k] for k in _PROVENANCE_PARAMS if params.get(k) is not None}
     if job.mask_blob is not None:
         found["mask"] = job.mask_blob
     found |= {k: result[k] for k in _PROVENANCE_RESULT if result.get(k) is not None}

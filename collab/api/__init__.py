@@ -1,4 +1,4 @@
-"""REST API: documents, blobs, rendering, undo/redo, versions, AI jobs and their staged
+"""REST API: documents, layers, blobs, rendering, undo/redo, versions, AI jobs and their staged
 proposals, and its OpenAPI description."""
 
 from starlette.routing import BaseRoute
@@ -10,6 +10,7 @@ from collab.api import (
     docs,
     exports,
     history,
+    layers,
     openapi,
     proposals,
     sharing,
@@ -22,6 +23,7 @@ def routes() -> list[BaseRoute]:
         *history.routes,
         *versions.routes,
         *docs.routes,
+        *layers.routes,
         *exports.routes,
         *blobs.routes,
         *auth.routes,

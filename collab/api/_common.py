@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from collab.auth.identity import Principal, check_doc_id
 from collab.server import Server
 from collab.session.room import Room
 from persistence.access import UserNotFound
+from persistence.errors import DocumentNotFound
 
 
 def server_of(request: Request) -> Server:
@@ -31,7 +33,13 @@ async def existing_doc_id(request: Request, need: str = "viewer") -> str:
     doc_id = check_doc_id(request.path_params["doc_id"])
     server = server_of(request)
     principal = await principal_of(request)
-    await server.store.get_document(doc_id)
+    try:
+        await server.store.get_document(doc_id)
+    except DocumentNotFound:
+        # A document's row is written with its first edit: commit a pending one first.
+        with contextlib.suppress(TimeoutError):
+            await server.writer.flush(doc_id, timeout=5.0)
+        await server.store.get_document(doc_id)
     await server.access.require(principal, doc_id, need)
     return doc_id
 

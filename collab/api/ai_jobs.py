@@ -1,17 +1,26 @@
 """AI jobs over REST: submit a generative fill, a segmentation or a background removal; read
 and cancel a job; and the route through which standalone workers report.
 
-Submitting checks everything before anything is queued (fields, the layer, the region, the
-mask's size and content), then renders the job's input with the compositor (the document's
-composite, or one layer, cropped to the region) in the render pool and stores it as a blob:
-the job works on what the document showed when it was submitted, and every attempt of it
-sees the same pixels.
+Submitting checks everything before anything is queued (fields, the layers, the region, the
+prompts, the mask's size and content), then renders the job's input with the compositor in
+the render pool and stores it as a blob: the job works on what the document showed when it
+was submitted, and every attempt of it sees the same pixels.
+
+The input is one of (``source``): ``composite`` (the default: the visible layers that are
+neither proposals nor masks an earlier segmentation added, with the canvas background),
+``layer`` (``layer_id``: that layer's own pixels) or ``layers`` (a list of layer ids: those
+layers alone, blended as the document blends them, on transparency). The job's params list
+the layers read (``input_layers``: id and name), and so do its answer and its board entry.
+Everything is cropped to ``region`` when one is given; point and box prompts are canvas
+pixels, stored in the region's pixels for the pipeline (``Job.canvas_params`` shows them as
+they were asked).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -21,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from canvasdoc.canvas import Layer
 from collab.api._common import existing_doc_id, json_body, principal_of, room_for, server_of
 from collab.api._rendering import render_pool_of
 from collab.api.blobs import image_limits, store_image
@@ -47,6 +57,7 @@ from inference.jobs.model import (
     Report,
     check_placement,
     parse_request,
+    shift_prompts,
 )
 from inference.jobs.queue import JobNotFound, QueueFull, StaleAttempt
 from inference.jobs.queue.base import RETRY_AFTER_S
@@ -111,12 +122,7 @@ async def submit_job(
     async with room_for(request, doc_id) as room:
         state = room.doc.get_update()
     scene = await anyio.to_thread.run_sync(Scene.from_update, state)
-    if wanted.layer_id is not None and scene.layer(wanted.layer_id) is None:
-        raise ApiError(
-            422,
-            "invalid",
-            f"{context}layer_id {wanted.layer_id!r}: no such layer in document {doc_id!r}",
-        )
+    source, inputs = _inputs(scene, wanted, doc_id, context)
     try:
         check_placement(wanted, scene.meta.width, scene.meta.height)
     except JobInvalid as exc:
@@ -130,7 +136,9 @@ async def submit_job(
             f"{server.settings.max_export_pixels} (NEXUS_MAX_EXPORT_PIXELS); choose a region",
         )
     mask_blob = await _mask(request, wanted, area) if kind is JobKind.GENERATIVE_FILL else None
-    input_blob, input_bytes = await _render_input(request, scene, area, wanted.layer_id)
+    input_blob, input_bytes = await _render_input(request, scene, area, source, inputs)
+    read = [{"id": layer.id, "name": layer.name} for layer in inputs]
+    params = wanted.params | {"input_layer": wanted.layer_id, "source": source}
     job = Job(
         id=Job.new_id(),
         kind=kind,
@@ -138,7 +146,8 @@ async def submit_job(
         user_id=principal.user_id,
         user_name=principal.name,
         input_blob=input_blob,
-        params=wanted.params | {"input_layer": wanted.layer_id} | (extra or {}),
+        # the pipeline sees the area's pixels: its prompts are moved there
+        params=shift_prompts(params, -area.x, -area.y) | {"input_layers": read} | (extra or {}),
         mask_blob=mask_blob,
         x=area.x,
         y=area.y,
@@ -198,17 +207,57 @@ def _mask_pixels(data: bytes, area: Area) -> bytes:
     return buffer.getvalue()
 
 
+def is_mask_layer(layer: Layer) -> bool:
+    """A mask an earlier segmentation added (``output: "mask"``): white where its object is,
+    so a composite that included it would show a white blot, not the picture."""
+    provenance = layer.provenance or {}
+    return provenance.get("kind") == str(JobKind.SEGMENT) and provenance.get("output") == "mask"
+
+
+def _inputs(scene: Scene, wanted: JobRequest, doc_id: str, context: str) -> tuple[str, list[Layer]]:
+    """The job's source (composite, layer or layers) and the layers it reads, bottom first;
+    422 naming an unknown layer id."""
+    asked = [wanted.layer_id] if wanted.layer_id is not None else list(wanted.layers or ())
+    unknown = [layer_id for layer_id in asked if scene.layer(layer_id) is None]
+    if unknown:
+        what = (
+            f"layer_id {wanted.layer_id!r}: no such layer"
+            if wanted.layer_id is not None
+            else f"layers: no layer {', '.join(map(repr, unknown))}"
+        )
+        raise ApiError(422, "invalid", f"{context}{what} in document {doc_id!r}")
+    if wanted.layer_id is not None:
+        return "layer", [layer for layer in scene.layers if layer.id == wanted.layer_id][:1]
+    if wanted.layers is not None:
+        return "layers", [layer for layer in scene.layers if layer.id in asked]
+    drawn = [
+        layer
+        for layer in scene.layers
+        if layer.visible and layer.opacity > 0 and not layer.is_proposal
+        and layer.kind in ("raster", "paint") and not is_mask_layer(layer)
+    ]  # fmt: skip
+    return "composite", drawn
+
+
 async def _render_input(
-    request: Request, scene: Scene, area: Area, layer_id: str | None
+    request: Request, scene: Scene, area: Area, source: str, inputs: list[Layer]
 ) -> tuple[str, int]:
     server = server_of(request)
-    job = RenderJob(
-        scene,
-        tuple(scene.blobs(layer_id=layer_id)),
-        format="png",
-        layer_id=layer_id,
-        region=Region(area.x, area.y, area.width, area.height),
-    )
+    region = Region(area.x, area.y, area.width, area.height)
+    if source == "layer":
+        job = RenderJob(
+            scene, tuple(scene.blobs(layer_id=inputs[0].id)), layer_id=inputs[0].id, region=region
+        )
+    else:
+        # A scene of the chosen layers only: a list is drawn as the document blends it, even
+        # where hidden or a proposal (it was asked for), on transparency.
+        meta = scene.meta
+        chosen = tuple(inputs)
+        if source == "layers":
+            meta = replace(meta, background="transparent")
+            chosen = tuple(replace(layer, visible=True, proposal=None) for layer in inputs)
+        scene = Scene(meta, chosen)
+        job = RenderJob(scene, tuple(scene.blobs()), region=region)
 
     async def fetch(hashes: list[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
@@ -245,11 +294,16 @@ async def generative_fill(request: Request) -> Response:
       opaque, for an image with alpha) marks the area to fill; the size of `region`, or of
       the canvas without one. Optional: `prompt`, `negative_prompt`, `region` {x, y, width,
       height}, `steps` (1..NEXUS_JOBS_MAX_STEPS, 30), `guidance` (0..30, 7.5), `strength`
-      (0.01..1, 0.99), `seed` (drawn when absent), `layer_id` (work on that layer instead
-      of the composite), `name` (of the new layer), `stage` (false). The result is a new
-      layer holding the filled pixels only, added on behalf of the caller (the caller's undo
-      removes it); with `stage: true` it lands as a proposal instead, which any editor may
-      accept, discard or re-run (`/api/docs/{doc_id}/layers/{layer_id}/accept`, ...).
+      (0.01..1, 0.99), `seed` (drawn when absent), the input: `layer_id` (that layer's own
+      pixels) or `layers` (a list of layer ids: those layers blended on transparency),
+      default the composite of the visible layers that are neither proposals nor masks of an
+      earlier segmentation; `name` (of the new layer; when a fallback ran its note is
+      appended), `stage` (false). The result is a new layer holding the filled pixels only,
+      added on behalf of the caller (the caller's undo removes it), named after what ran
+      ("Fill (OpenCV inpainting, prompt not used)" when the fallback ignored the prompt); with
+      `stage: true` it lands as a proposal instead, which any editor may accept, discard or
+      re-run (`/api/docs/{doc_id}/layers/{layer_id}/accept`, ...). The answer's
+      `params.input_layers` lists the layers read (id, name), `params.source` how.
     tags: [ai]
     parameters:
       - {name: doc_id, in: path, required: true, schema: {type: string}}
@@ -274,18 +328,28 @@ async def segment(request: Request) -> Response:
     ---
     summary: Submit a segmentation job (a cut-out or a mask layer)
     description: >
-      JSON body: `points` [[x, y], ...] in canvas pixels with `point_labels` (1 object, the
-      default; 0 not the object) and/or `box` [x0, y0, x1, y1]; `output` "cutout" (the
-      object's pixels, the default) or "mask" (white where the object is); optional
-      `layer_id` (segment that layer instead of the composite), `name` and `stage` (the
-      result lands as a proposal).
+      JSON body: `points` [[x, y], ...] in canvas pixels with `point_labels` (one per point:
+      1 object, the default; 0 not the object) and/or `box` [x0, y0, x1, y1] in canvas pixels
+      (left, top, right, bottom; an inverted box is refused); `output` "cutout" (the
+      object's pixels, the default) or "mask" (white where the object is); optional `region`
+      {x, y, width, height} (segment that part of the canvas only: the prompts must lie in
+      it, the result lands there; needed when the canvas is larger than
+      NEXUS_MAX_EXPORT_PIXELS), the input (`layer_id` or `layers`, default the composite of
+      the visible layers that are neither proposals nor masks), `name` and `stage` (the
+      result lands as a proposal). The new layer is named after what was segmented and what
+      ran, e.g. "Cut-out from box and 1 point (GrabCut fallback)".
     tags: [ai]
     parameters:
       - {name: doc_id, in: path, required: true, schema: {type: string}}
     responses:
-      202: {description: The job, queued}
+      202: {description: "The job, queued; params.input_layers lists the layers read"}
       404: {description: unknown document}
-      422: {description: "bad prompts: no point or box, a point off the canvas, unknown layer"}
+      413: {description: the area is larger than NEXUS_MAX_EXPORT_PIXELS (give a region)}
+      422:
+        description: >
+          bad prompts (the message names the value): no point or box, a point or box off
+          the canvas or region, an inverted box, a label count that differs from the point
+          count; an unknown layer
       503: {description: "jobs_busy: the queue is full"}
     """
     return await _submit(request, JobKind.SEGMENT)
@@ -296,15 +360,21 @@ async def remove_background(request: Request) -> Response:
     ---
     summary: Submit a background-removal job (a new layer with alpha)
     description: >
-      JSON body (all optional): `layer_id` (that layer's pixels; default the composite),
-      `name` of the new layer and `stage` (the result lands as a proposal).
+      JSON body (all optional): the input, `layer_id` (that layer's pixels) or `layers` (a
+      list of layer ids blended on transparency), default the composite of the visible
+      layers that are neither proposals nor masks; `region` {x, y, width, height} (that
+      part of the canvas only; the result lands there; needed when the canvas is larger than
+      NEXUS_MAX_EXPORT_PIXELS); `name` of the new layer and `stage` (the result lands as a
+      proposal). The new layer is named after what ran: "Background removed (u2netp)", or
+      "Background removed (GrabCut fallback: model file missing)".
     tags: [ai]
     parameters:
       - {name: doc_id, in: path, required: true, schema: {type: string}}
     responses:
-      202: {description: The job, queued}
+      202: {description: "The job, queued; params.input_layers lists the layers read"}
       404: {description: unknown document}
-      422: {description: unknown layer or field}
+      413: {description: the area is larger than NEXUS_MAX_EXPORT_PIXELS (give a region)}
+      422: {description: "unknown layer or field, a region off the canvas"}
       503: {description: "jobs_busy: the queue is full"}
     """
     return await _submit(request, JobKind.REMOVE_BACKGROUND)
@@ -351,9 +421,9 @@ async def cancel_job(request: Request) -> JSONResponse:
     tags: [ai]
     parameters: [{name: job_id, in: path, required: true, schema: {type: string}}]
     responses:
-      200: {description: The job, cancelled}
-      202: {description: The job, running, asked to stop}
-      403: {description: not the submitter, the owner or a service}
+      200: {description: "The job, cancelled"}
+      202: {description: "The job, running, asked to stop"}
+      403: {description: "not the submitter, the owner or a service"}
       404: {description: unknown job}
       409: {description: "job_finished: the job already ended"}
     """

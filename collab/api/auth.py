@@ -67,11 +67,26 @@ async def register(request: Request) -> JSONResponse:
             required: [name, password]
             properties:
               name: {type: string, pattern: "^[A-Za-z0-9_.-]{3,40}$"}
-              password: {type: string}
+              password: {type: string, minLength: 8, maxLength: 256}
     responses:
-      200: {description: "{user, access_token, refresh_token, token_type, expires_in}"}
-      409: {description: name taken, or open mode}
-      422: {description: bad name or password (the message says which)}
+      200:
+        description: "The account and its tokens (docs/security.md)"
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [user, access_token, refresh_token, token_type, expires_in]
+              properties:
+                user:
+                  type: object
+                  required: [id, name]
+                  properties: {id: {type: string}, name: {type: string}}
+                access_token: {type: string, description: "JWT; send as Authorization: Bearer"}
+                refresh_token: {type: string, description: JWT for POST /api/auth/refresh}
+                token_type: {type: string, enum: [bearer]}
+                expires_in: {type: integer, description: the access token's lifetime (seconds)}
+      409: {description: "name_taken: the name has an account; open_mode: no accounts here"}
+      422: {description: "invalid: a bad name or password (the message says which)"}
     """
     issuer = _issuer(request)
     name, password = await _credentials(request)
@@ -102,8 +117,23 @@ async def login(request: Request) -> JSONResponse:
               name: {type: string, pattern: "^[A-Za-z0-9_.-]{3,40}$"}
               password: {type: string}
     responses:
-      200: {description: "{user, access_token, refresh_token, token_type, expires_in}"}
-      401: {description: wrong name or password}
+      200:
+        description: "The account and its tokens (docs/security.md)"
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [user, access_token, refresh_token, token_type, expires_in]
+              properties:
+                user:
+                  type: object
+                  required: [id, name]
+                  properties: {id: {type: string}, name: {type: string}}
+                access_token: {type: string, description: "JWT; send as Authorization: Bearer"}
+                refresh_token: {type: string, description: JWT for POST /api/auth/refresh}
+                token_type: {type: string, enum: [bearer]}
+                expires_in: {type: integer, description: the access token's lifetime (seconds)}
+      401: {description: "bad_credentials: wrong name or password"}
       409: {description: "open_mode: there are no accounts"}
       422: {description: malformed name or password}
     """
@@ -132,8 +162,18 @@ async def refresh(request: Request) -> JSONResponse:
             properties:
               refresh_token: {type: string}
     responses:
-      200: {description: "{access_token, token_type, expires_in}"}
-      401: {description: expired or invalid refresh token}
+      200:
+        description: A new access token (the refresh token stays valid until it expires)
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [access_token, token_type, expires_in]
+              properties:
+                access_token: {type: string}
+                token_type: {type: string, enum: [bearer]}
+                expires_in: {type: integer}
+      401: {description: "bad_token: the refresh token is expired, forged or not a refresh token"}
       409: {description: "open_mode: there are no accounts"}
       422: {description: refresh_token missing or not a string}
     """

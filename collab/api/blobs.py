@@ -203,7 +203,7 @@ async def put_blob(request: Request) -> JSONResponse:
             properties: {image: {type: string, format: binary}}
     responses:
       201: {description: "Stored: {sha256, size, media_type, width, height, created, url}"}
-      200: {description: Already stored (same answer, created false)}
+      200: {description: "Already stored (same answer, created false)"}
       400: {description: "corrupt_image: truncated or damaged data"}
       413: {description: "blob_too_large (bytes) or image_too_large (pixels); names the limit"}
       415: {description: "unsupported_media_type: not PNG, JPEG or WebP (GIF, text, ...)"}

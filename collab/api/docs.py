@@ -2,7 +2,9 @@
 
 The CRDT document is the truth for everything a person sees: ``GET /api/docs/{id}`` reads the
 live ``meta`` and ``layers``. The store's document row (name, size, owner, timestamps) is
-written once, at creation; the list answers from those rows (cheap, no room loaded).
+written at creation; the list answers from those rows (cheap, no room loaded). A document's
+name has one source, its ``meta`` name: the list reads it from the room when the room is
+loaded here, and the room copies it into the row on every save and unload.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -61,6 +63,14 @@ def _record_json(record: DocumentRecord, names: dict[str, str]) -> dict[str, Any
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     }
+
+
+def _with_live_name(request: Request, record: DocumentRecord) -> DocumentRecord:
+    """The record with the ``meta`` name of the document's room, when it is loaded here."""
+    room = server_of(request).rooms.rooms.get(record.id)
+    if room is None:
+        return record
+    return replace(record, name=Canvas(room.doc).read_meta().name)
 
 
 def layer_json(layer: Layer) -> dict[str, Any]:
@@ -178,8 +188,11 @@ async def list_docs(request: Request) -> JSONResponse:
     ---
     summary: List documents, oldest first, a page at a time
     description: >
-      The stored records (name and size as created; `GET /api/docs/{doc_id}` has the live
-      values). `next_offset` is null on the last page.
+      The stored records. The name is the document's own (`meta.name`, as `GET
+      /api/docs/{doc_id}` shows it); width, height and dpi are as created (`GET
+      /api/docs/{doc_id}` has the live values). A document is listed once it was created or
+      first edited; opening a connection alone creates nothing. `next_offset` is null on the
+      last page.
     tags: [documents]
     parameters:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
@@ -196,7 +209,9 @@ async def list_docs(request: Request) -> JSONResponse:
     more = len(records) > limit
     # Only documents the caller may see (pages may come back short in token mode).
     visible = [
-        r for r in records[:limit] if await server.access.role_for(principal, r.id) is not None
+        _with_live_name(request, r)
+        for r in records[:limit]
+        if await server.access.role_for(principal, r.id) is not None
     ]
     names = await display_names(request, (r.owner for r in visible))
     return JSONResponse(
@@ -366,7 +381,7 @@ async def add_layer(request: Request) -> JSONResponse:
       400: {description: corrupt image or malformed form}
       404: {description: unknown document}
       413: {description: image over a size limit (the message names it)}
-      415: {description: not PNG, JPEG or WebP}
+      415: {description: "not PNG, JPEG or WebP"}
       422: {description: a field is invalid (the message names it)}
     """
     principal = await principal_of(request)

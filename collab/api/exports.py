@@ -67,7 +67,7 @@ async def export(request: Request) -> Response:
       200: {description: The image (weak ETag; 304 on If-None-Match while nothing changed)}
       404: {description: unknown document}
       413: {description: "export_too_large: over NEXUS_MAX_EXPORT_PIXELS at this scale"}
-      422: {description: bad format, scale, quality or proposals}
+      422: {description: "bad format, scale, quality or proposals"}
       503: {description: "render_busy: too many renders queued"}
     """
     fmt = query_format(request)

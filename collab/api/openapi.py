@@ -12,13 +12,19 @@ every answer the server gives (schemathesis checks it against the running app): 
 parameter is declared (``doc_id`` with the pattern the server enforces), an API operation
 lists the errors any request may meet (a malformed id or caller, authentication, the role,
 an unavailable store) and every error answer carries the ``Error`` body schema.
+
+A docstring the OpenAPI format does not allow is refused when the description is built
+(:class:`OpenApiDocError`, naming the handler and the bad key), not left for a validator to
+find: YAML's flow mappings make such mistakes easy (``{description: taken, or open mode}`` is
+a mapping with a second key ``or open mode``). The readable form of this description, Swagger
+UI from the browser app's build, is served at :data:`DOCS_PAGE`.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
@@ -29,6 +35,10 @@ from starlette.schemas import SchemaGenerator
 
 from canvasdoc import ids
 from collab import __version__
+
+# The readable API documentation (collab/asgi/web.py serves it). Not under /api/docs/: "ui" is
+# a valid document id there (canvasdoc.ids.DOC_ID), so /api/docs/ui already means a document.
+DOCS_PAGE = "/api-docs"
 
 # The rule check_doc_id enforces: an id outside it answers 400 before anything is looked up.
 _DOC_ID_SCHEMA = {"type": "string", "pattern": ids.DOC_ID.pattern}
@@ -41,6 +51,7 @@ _ERROR_SCHEMA = {
     "properties": {
         "error": {"type": "string", "description": "machine-readable code, e.g. not_found"},
         "message": {"type": "string", "description": "what was wrong, naming the value"},
+        "docs": {"type": "string", "description": "a path nothing serves: the API docs page"},
     },
 }
 # Answers any API request may get, whatever the operation (its docstring may say more).
@@ -53,6 +64,36 @@ _API_ERRORS = {
 _PATH_ERRORS = {"404": "not_found: no such document or resource"}
 _BODY_ERRORS = {"413": "request body too large", "422": "invalid: a field is wrong (named)"}
 _UNDO_ANSWER = "{done, can_undo, can_redo, user}"
+_BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "Token mode: an access token (POST /api/auth/login), a service token or a "
+    "share-link token; see docs/security.md. Open mode reads no token.",
+}
+# Either a bearer token or nothing: open mode reads none; token mode answers 401 without one.
+_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {}]
+
+# What OpenAPI 3.0 allows in an operation and in a response object ("x-" extensions aside).
+_OPERATION_FIELDS = frozenset(
+    {
+        "tags",
+        "summary",
+        "description",
+        "externalDocs",
+        "operationId",
+        "parameters",
+        "requestBody",
+        "responses",
+        "callbacks",
+        "deprecated",
+        "security",
+        "servers",
+    }
+)
+_RESPONSE_FIELDS = frozenset({"description", "headers", "content", "links"})
+_RESPONSE_CODE = re.compile(r"^(default|[1-5](\d\d|XX))$")
+_PARAMETER_PLACES = frozenset({"path", "query", "header", "cookie"})
 
 # (method, path) -> operation, for handlers whose docstrings are prose (see protocol.md).
 DOCUMENTED_ELSEWHERE: dict[tuple[str, str], dict[str, Any]] = {
@@ -159,17 +200,32 @@ _WEBSOCKET: dict[str, Any] = {
 }
 
 
+class OpenApiDocError(ValueError):
+    """A route's OpenAPI text is malformed; the message names the route and the bad value."""
+
+
 class CanvasSchemaGenerator(SchemaGenerator):
-    """Starlette's generator, but no route is left out and prose is never read as YAML."""
+    """Starlette's generator, but no route is left out, prose is never read as YAML, and an
+    operation OpenAPI does not allow is refused (:class:`OpenApiDocError`)."""
 
     def parse_docstring(self, func_or_method: Callable[..., Any]) -> dict[str, Any]:
+        where = f"{func_or_method.__module__}.{func_or_method.__qualname__}"
         # cleandoc drops a docstring's leading blank line: "---" may be its first line.
         docstring = "\n" + inspect.cleandoc(func_or_method.__doc__ or "")
         _, separator, spec = docstring.partition("\n---\n")
         if not separator:
             return {}  # prose only; yaml.safe_load would turn "Note: x" into {"Note": "x"}
-        parsed = yaml.safe_load(spec)
-        return parsed if isinstance(parsed, dict) else {}
+        try:
+            parsed = yaml.safe_load(spec)
+        except yaml.YAMLError as exc:
+            raise OpenApiDocError(f"{where}: the docstring's YAML does not parse: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise OpenApiDocError(
+                f"{where}: the YAML after '---' must be an OpenAPI operation (a mapping), "
+                f"got {type(parsed).__name__}"
+            )
+        check_operation(where, parsed, complete=False)
+        return parsed
 
     def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
         schema = super().get_schema(routes)
@@ -188,8 +244,91 @@ class CanvasSchemaGenerator(SchemaGenerator):
             path: {method: _complete(path, op) for method, op in ops.items()}
             for path, ops in sorted(paths.items())
         }
-        schema["components"] = {"schemas": {"Error": _ERROR_SCHEMA}}
+        for path, ops in schema["paths"].items():
+            for method, op in ops.items():
+                check_operation(f"{method.upper()} {path}", op, complete=True)
+        schema["components"] = {
+            "schemas": {"Error": _ERROR_SCHEMA},
+            "securitySchemes": {"bearer": _BEARER},
+        }
+        schema["security"] = _SECURITY
+        schema["tags"] = _tags(schema["paths"])
         return schema
+
+
+# The docs page's order: documents first, then the rest of the API, then these.
+_FIRST_TAGS = ("documents",)
+_LAST_TAGS = ("operations", "app")
+
+
+def _tags(paths: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """Every tag in use, in the order the docs page shows them."""
+    used = {tag for ops in paths.values() for op in ops.values() for tag in op.get("tags", [])}
+    middle = sorted(used - set(_FIRST_TAGS) - set(_LAST_TAGS))
+    order = [t for t in _FIRST_TAGS if t in used] + middle + [t for t in _LAST_TAGS if t in used]
+    return [{"name": tag} for tag in order]
+
+
+def check_operation(where: str, operation: Mapping[str, Any], *, complete: bool) -> None:
+    """Refuse an operation object OpenAPI 3.0 does not allow, naming ``where`` and the bad
+    value. ``complete``: it is the final operation, which must state its answers."""
+    for key in operation:
+        if not (isinstance(key, str) and (key in _OPERATION_FIELDS or key.startswith("x-"))):
+            raise OpenApiDocError(
+                f"{where}: unknown operation field {key!r} "
+                f"(allowed: {', '.join(sorted(_OPERATION_FIELDS))}, x-*)"
+            )
+    for key in ("summary", "description", "operationId"):
+        if key in operation and not isinstance(operation[key], str):
+            raise OpenApiDocError(
+                f"{where}: {key} must be a string, got {operation[key]!r} (quote it in YAML)"
+            )
+    tags = operation.get("tags", [])
+    if not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)):
+        raise OpenApiDocError(f"{where}: tags must be a list of strings, got {tags!r}")
+    parameters = operation.get("parameters", [])
+    if not isinstance(parameters, list):
+        raise OpenApiDocError(f"{where}: parameters must be a list, got {parameters!r}")
+    for parameter in parameters:
+        if not (
+            isinstance(parameter, dict)
+            and isinstance(parameter.get("name"), str)
+            and parameter.get("in") in _PARAMETER_PLACES
+        ):
+            raise OpenApiDocError(
+                f"{where}: a parameter needs a string name and 'in' one of "
+                f"{', '.join(sorted(_PARAMETER_PLACES))}, got {parameter!r}"
+            )
+    responses = operation.get("responses", {})
+    if not isinstance(responses, dict) or (complete and not responses):
+        raise OpenApiDocError(
+            f"{where}: responses must map status codes to answers, got {responses!r}"
+        )
+    for code, answer in responses.items():
+        _check_response(where, code, answer)
+
+
+def _check_response(where: str, code: object, answer: object) -> None:
+    if not _RESPONSE_CODE.match(str(code)):
+        raise OpenApiDocError(
+            f"{where}: response key {code!r} is not a status code (100-599, 1XX-5XX) or 'default'"
+        )
+    if not isinstance(answer, dict):
+        raise OpenApiDocError(
+            f"{where}: response {code} must be a mapping with a description, got {answer!r}"
+        )
+    for key in answer:
+        if not (isinstance(key, str) and (key in _RESPONSE_FIELDS or key.startswith("x-"))):
+            raise OpenApiDocError(
+                f"{where}: response {code} has an unknown field {key!r} (allowed: "
+                f"{', '.join(sorted(_RESPONSE_FIELDS))}, x-*); in a YAML flow mapping "
+                "({description: ...}) a comma starts a new key: quote the description"
+            )
+    if not isinstance(answer.get("description"), str):
+        raise OpenApiDocError(
+            f"{where}: response {code} needs a description string, "
+            f"got {answer.get('description')!r}"
+        )
 
 
 def _complete(path: str, operation: dict[str, Any]) -> dict[str, Any]:
@@ -220,7 +359,17 @@ def _complete(path: str, operation: dict[str, Any]) -> dict[str, Any]:
             if code[0] in "45" and "content" not in answer:
                 answer["content"] = {"application/json": {"schema": _ERROR}}
     op["responses"] = responses
+    if not _reads_a_token(path):
+        op.setdefault("security", [])
     return op
+
+
+def _reads_a_token(path: str) -> bool:
+    """Whether the route authenticates its caller: the API (accounts aside) and the WebSocket.
+    The app's pages, its files, health, metrics and these docs are public."""
+    if path.startswith("/api/auth/"):
+        return False
+    return path.startswith(("/api/", "/ws/"))
 
 
 def _fallback(func: Callable[..., Any]) -> dict[str, Any]:
@@ -236,9 +385,12 @@ SCHEMAS = CanvasSchemaGenerator(
             "title": "Nexus Canvas",
             "version": __version__,
             "description": (
-                "Collaborative layered image canvas. Every request names its caller with "
-                "`?user=` or the `X-User` header. Errors are JSON "
-                '`{"error": code, "message": text}`.'
+                "Collaborative layered image canvas. In open mode (the embedded default) "
+                "a request names its caller with `?user=` or the `X-User` header; in token "
+                "mode it carries `Authorization: Bearer <token>` (log in with "
+                "`POST /api/auth/login`, then use Authorize). Errors are JSON "
+                '`{"error": code, "message": text}`. See docs/protocol.md and '
+                "docs/security.md."
             ),
         },
     }

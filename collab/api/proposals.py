@@ -5,7 +5,7 @@ every collaborator sees it, exports leave it out. Any editor then decides:
 
 - **accept**: the ``proposal`` key is removed, so the layer is an ordinary one from now on;
   one undo step of the acceptor's (their undo makes it a proposal again, nobody else's
-  does), named in the history ("accept proposal 'Generative fill: a red sofa'").
+  does), named in the history ("accept proposal 'Fill (OpenCV inpainting, prompt not used)'").
 - **discard**: the layer is removed, as one undo step of the discarder's.
 - **re-run**: the job that made the layer (any AI layer, proposal or not) is submitted again
   from the layer's provenance (kind, mask, region, input layer, prompts, parameters) with a
@@ -40,13 +40,13 @@ _RERUN_FIELDS: dict[JobKind, dict[str, str]] = {
     JobKind.GENERATIVE_FILL: {
         "mask": "mask", "region": "region", "layer_id": "input_layer", "prompt": "prompt",
         "negative_prompt": "negative_prompt", "steps": "steps", "guidance": "guidance",
-        "strength": "strength",
+        "strength": "strength", "layers": "layers",
     },
     JobKind.SEGMENT: {
         "points": "points", "point_labels": "point_labels", "box": "box", "output": "output",
-        "layer_id": "input_layer",
+        "layer_id": "input_layer", "region": "region", "layers": "layers",
     },
-    JobKind.REMOVE_BACKGROUND: {"layer_id": "input_layer"},
+    JobKind.REMOVE_BACKGROUND: {"layer_id": "input_layer", "region": "region", "layers": "layers"},
 }  # fmt: skip
 _MAX_SEED = 2**32
 
@@ -169,7 +169,7 @@ async def rerun(request: Request) -> Response:
         description: >
           not_rerunnable: the layer was not made by an AI job, or its provenance lacks what
           a re-run needs (the mask of a fill)
-      422: {description: a bad seed or field, or the recorded request no longer fits}
+      422: {description: "a bad seed or field, or the recorded request no longer fits"}
       429: {description: "too_many_jobs: the caller's submissions per minute are spent"}
       503: {description: "jobs_busy: the queue is full (Retry-After header, retry_after field)"}
     """
@@ -220,7 +220,11 @@ def _rerun_request(layer: Layer) -> tuple[JobKind, dict[str, Any]]:
         for field, key in _RERUN_FIELDS[kind].items()
         if provenance.get(key) is not None
     }
-    body |= {"name": layer.name[:200], "stage": True}
+    # The name the user gave (recorded only when given): the layer's own name may carry a
+    # note about the model that ran last time, which the re-run may not repeat.
+    if provenance.get("name"):
+        body["name"] = str(provenance["name"])[:200]
+    body["stage"] = True
     if kind is JobKind.GENERATIVE_FILL:
         old = provenance.get("seed")
         seed = random.randrange(_MAX_SEED)

@@ -90,7 +90,7 @@ async def remove_member(request: Request) -> Response:
     tags: [sharing]
     responses:
       204: {description: No longer shared}
-      404: {description: unknown document, or the user is not a member}
+      404: {description: "unknown document, or the user is not a member"}
     """
     doc_id = await existing_doc_id(request, "owner")
     user_id = request.path_params["user_id"]

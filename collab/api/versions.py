@@ -249,7 +249,7 @@ async def version_preview(request: Request) -> Response:
       400: {description: "bad_request: the version id is not an integer"}
       404: {description: unknown document or version}
       413: {description: "export_too_large: over NEXUS_MAX_EXPORT_PIXELS at this scale"}
-      422: {description: bad format, scale or quality}
+      422: {description: "bad format, scale or quality"}
       503: {description: "render_busy: too many renders queued"}
     """
     return await _render_version(

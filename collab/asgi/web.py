@@ -1,11 +1,18 @@
 """The browser app (client/web, built by Vite into ``dist/``) served at ``/``, ``/d/{doc_id}``,
-``/signin`` and ``/register``.
+``/signin`` and ``/register``; the readable API docs of the same build (Swagger UI over
+``/openapi.json``) at ``/api-docs``; and the answer to a path nothing serves.
 
 The build's ``index.html`` answers every app route (the app routes on the path itself) with
 ``Cache-Control: no-cache``, so a new build is picked up at the next load; its assets carry a
 content hash in their names and are served ``immutable`` for a year. The app is same-origin with
 the API and ``/ws``, and nothing is loaded from elsewhere. When the build is missing, ``/`` says
 how to make it instead of answering a bare 404.
+
+The docs page is public in every mode (the API it describes is not: its "Authorize" button
+takes a bearer token) and carries a Content-Security-Policy that allows nothing but this
+server, so a Swagger UI default that would reach the network (its online validator badge) fails
+loudly instead of leaking. An unknown path answers 404 pointing at the docs: JSON for the API
+and programs, a small page for a browser.
 """
 
 from __future__ import annotations
@@ -14,16 +21,25 @@ import html
 import mimetypes
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collab.api._common import server_of
 from collab.api.errors import error_response
+from collab.api.openapi import DOCS_PAGE
 from collab.auth.identity import check_doc_id
 from collab.exceptions import InvalidDocumentId
 
 ASSET_CACHE = "public, max-age=31536000, immutable"
+DOCS_FILE = "api-docs.html"
+# Swagger UI sets inline styles (style-src 'unsafe-inline'); everything else is this server.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 # The repository's build, for a source checkout (the usual way to run the server).
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "client" / "web" / "dist"
 
@@ -57,6 +73,46 @@ this page. Set <code>NEXUS_WEB_DIR</code> to serve a build kept elsewhere.</p>
 <p>The API answers meanwhile: <a href="/health">/health</a>,
 <a href="/openapi.json">/openapi.json</a>.</p>"""
     return _page(503, "The browser app is not built yet", content)
+
+
+async def api_docs(request: Request) -> Response:
+    """The API's readable documentation.
+    ---
+    summary: "The API documentation: Swagger UI over /openapi.json (public in every mode)"
+    tags: [operations]
+    responses:
+      200: {description: the docs page, content: {text/html: {schema: {type: string}}}}
+      503:
+        description: the browser app's build is missing; the page says how to build it
+        content: {text/html: {schema: {type: string}}}
+    """
+    root = web_dir(request)
+    page = root / DOCS_FILE
+    if not page.is_file():
+        return _missing_build(root)
+    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": DOCS_CSP}
+    return FileResponse(page, media_type="text/html", headers=headers)
+
+
+async def unknown_path(request: Request, exc: Exception) -> Response:
+    """The 404 of a path no route serves (Starlette's router raises it): it names the path and
+    points at the API docs. A browser navigating outside ``/api/`` gets a page with the links;
+    everything else the JSON error body, with the docs' address in ``docs``."""
+    assert isinstance(exc, HTTPException) and exc.status_code == 404
+    path = request.url.path
+    accepts_html = "text/html" in request.headers.get("accept", "")
+    if accepts_html and not path.startswith("/api/"):
+        content = f"""<p>Nothing is served at <code>{html.escape(path)}</code>.</p>
+<p><a href="/">Open the documents list</a>, or read the
+<a href="{DOCS_PAGE}">API documentation</a>.</p>"""
+        return _page(404, "Page not found", content)
+    message = (
+        f"no route for {request.method} {path}; the API is described at {DOCS_PAGE} "
+        "(OpenAPI: /openapi.json)"
+    )
+    return JSONResponse(
+        {"error": "not_found", "message": message, "docs": DOCS_PAGE}, status_code=404
+    )
 
 
 async def app_page(request: Request) -> Response:
@@ -137,4 +193,5 @@ routes: list[BaseRoute] = [
     Route("/register", app_page, methods=["GET", "HEAD"]),
     Route("/assets/{path:path}", asset, methods=["GET", "HEAD"]),
     Route("/sw.js", service_worker, methods=["GET", "HEAD"]),
+    Route(DOCS_PAGE, api_docs, methods=["GET", "HEAD"]),
 ]

@@ -8,6 +8,12 @@ Concurrent first connections to one document share a single load (one task, awai
 all), so twenty clients arriving at once are all served. Unloading flushes the update log
 and writes a snapshot, and releases the room even when a store step fails: the group-commit
 writer keeps and retries whatever it could not write.
+
+Loading a room stores nothing: a document exists once it is created over REST or first
+edited (the writer's first append creates its row). A room that was opened and left without
+an edit is unloaded at once and leaves no row behind (token mode's ownership claim included).
+The row's name follows the document's ``meta`` name on every save, so the document list
+agrees with the live document.
 """
 
 from __future__ import annotations
@@ -16,13 +22,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pycrdt import Doc, merge_updates
 
 from canvasdoc import close_codes
+from canvasdoc.canvas import Canvas
 from collab.auth.identity import Principal
 from collab.exceptions import RoomLoadError
 from collab.observability.metrics import Metrics
@@ -32,9 +39,15 @@ from collab.replication.relay import EnvelopeRelay, RoomReplica
 from collab.session.room import Room
 from collab.settings import Settings
 from persistence.documents import DocumentLog
+from persistence.errors import DocumentNotFound
 from persistence.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
+
+_EMPTY_STATE = b"\x00"  # the state vector of a document no update ever reached
+
+# Whether an unedited document's row must stay (it has members or share links).
+KeepUnedited = Callable[[str], Awaitable[bool]]
 
 
 @dataclass
@@ -44,6 +57,7 @@ class _Entry:
     idle_timer: asyncio.TimerHandle | None = None
     unloading: asyncio.Task[None] | None = None
     saving: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0  # acquirers waiting for the unload to finish
 
 
 class RoomManager:
@@ -59,8 +73,10 @@ class RoomManager:
         broker: Broker | None = None,
         relay: EnvelopeRelay | None = None,
         lease: Lease | None = None,
+        keep_unedited: KeepUnedited | None = None,
     ) -> None:
         self._store = store
+        self._keep_unedited = keep_unedited
         self._writer = writer
         self._settings = settings
         self._metrics = metrics
@@ -72,6 +88,7 @@ class RoomManager:
         self._entries: dict[str, _Entry] = {}
         self._replicas: dict[str, RoomReplica] = {}
         self._snapshotter: asyncio.Task[None] | None = None
+        self._first_commits: set[asyncio.Task[None]] = set()  # referenced until done
         self._started = False
 
     @property
@@ -135,7 +152,11 @@ class RoomManager:
         while True:
             entry = self._entries.get(doc_id)
             if entry is not None and entry.unloading is not None:
-                await asyncio.shield(entry.unloading)
+                entry.waiting += 1
+                try:
+                    await asyncio.shield(entry.unloading)
+                finally:
+                    entry.waiting -= 1
                 continue
             if entry is None:
                 task = asyncio.create_task(self._load(doc_id), name=f"load:{doc_id}")
@@ -161,6 +182,11 @@ class RoomManager:
             return
         entry.refs -= 1
         if entry.refs <= 0 and entry.unloading is None:
+            room = _loaded(entry)
+            if room is not None and _unedited(room):
+                # Nothing worth keeping warm, and a mistyped id must not linger.
+                self._start_unload(doc_id)
+                return
             loop = asyncio.get_running_loop()
             entry.idle_timer = loop.call_later(
                 self._settings.room_idle_seconds, self._start_unload, doc_id
@@ -177,7 +203,6 @@ class RoomManager:
     async def _load(self, doc_id: str) -> Room:
         started = time.perf_counter()
         try:
-            await self._store.ensure_document(doc_id)
             loaded = await self._store.load(doc_id)
             doc: Doc[Any] = Doc()
             parts = ([loaded.snapshot] if loaded.snapshot else []) + list(loaded.updates)
@@ -188,6 +213,8 @@ class RoomManager:
             log.exception("room load failed", extra={"doc_id": doc_id})
             raise RoomLoadError(f"document {doc_id!r} could not be loaded: {exc}") from exc
         room = Room(doc_id, doc, self._writer, self._metrics, self._settings)
+        if not parts:
+            _FirstEdit(room, self._writer, self._first_commits)
         if self._broker is not None and self._relay is not None:
             replica = self._replicas[doc_id] = RoomReplica(room, self._relay)
             try:
@@ -219,6 +246,7 @@ class RoomManager:
                 return
             pending = room.unsaved_updates
             await self._writer.flush(doc_id)
+            await self._sync_name(doc_id, room)
             async with self._leased(doc_id) as held:
                 if not held:
                     return
@@ -229,6 +257,28 @@ class RoomManager:
             log.info(
                 "snapshot written", extra={"doc_id": doc_id, "up_to_seq": up_to, "bytes": size}
             )
+
+    async def _sync_name(self, doc_id: str, room: Room) -> None:
+        """Give the document's row the ``meta`` name (the one source of a document's name:
+        undo, restore and Yjs clients change it there)."""
+        name = Canvas(room.doc).read_meta().name
+        with contextlib.suppress(DocumentNotFound):  # deleted: never re-create it
+            if (await self._store.get_document(doc_id)).name != name:
+                await self._store.rename_document(doc_id, name)
+
+    async def _forget_unedited(self, doc_id: str, room: Room) -> None:
+        """Remove the row of a document that was opened but never edited (token mode claims
+        one for its first opener), unless it has members or share links. Only when this is
+        the one instance: then the room loaded all the store had and every edit since went
+        through it, so an empty room means nothing is stored; elsewhere a peer's room may
+        still be about to edit it."""
+        if not _unedited(room) or (self._broker is not None and not self._broker.alone):
+            return
+        if self._keep_unedited is not None and await self._keep_unedited(doc_id):
+            return
+        with contextlib.suppress(DocumentNotFound):
+            await self._store.delete_document(doc_id)
+            log.info("unedited document forgotten", extra={"doc_id": doc_id})
 
     async def _write_snapshot(
         self, doc_id: str, room: Room, *, label: str | None
@@ -319,6 +369,12 @@ class RoomManager:
             if not entry.load.done():
                 entry.load.cancel()
             await self.save(doc_id)
+            room = _loaded(entry)
+            if room is not None and _unedited(room):
+                if entry.waiting == 0 and entry.refs <= 0:
+                    await self._forget_unedited(doc_id, room)
+            elif room is not None:
+                await self._sync_name(doc_id, room)
         except Exception:
             log.exception("saving room on unload failed", extra={"doc_id": doc_id})
         finally:
@@ -353,6 +409,43 @@ class RoomManager:
                         await self.save(doc_id)
                     except Exception:
                         log.exception("periodic snapshot failed", extra={"doc_id": doc_id})
+
+
+class _FirstEdit:
+    """Commits a new document's first edit at once instead of after the group-commit window:
+    that commit creates the document's row, and REST answers 404 until it exists."""
+
+    def __init__(
+        self, room: Room, writer: GroupCommitWriter, tasks: set[asyncio.Task[None]]
+    ) -> None:
+        self._room = room
+        self._writer = writer
+        self._tasks = tasks
+        self._stop = room.observe(self)
+        self._done = False
+
+    def local_update(self, update: bytes, user: str | None) -> None:
+        if self._done:
+            return
+        self._done = True
+        loop = asyncio.get_running_loop()
+        loop.call_soon(self._stop)  # not now: the room is iterating over its observers
+        task = loop.create_task(self._writer.flush(self._room.doc_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The writer keeps the update and retries; the room's save reports what lasts.
+            log.warning("first commit of a new document failed", exc_info=task.exception())
+
+    def local_awareness(self, payload: bytes, user: str) -> None:
+        pass
+
+
+def _unedited(room: Room) -> bool:
+    return room.doc.get_state() == _EMPTY_STATE
 
 
 def _loaded(entry: _Entry) -> Room | None:

@@ -56,8 +56,10 @@ class Area:
 class Job:
     """One AI job: what was asked (kind, document, user, parameters, input blobs) and how
     it is going. ``params`` are the pipeline's JSON parameters; ``input_blob`` is the
-    rendered working area (the composite or one layer, cropped to the region), and the
-    result lands as a layer at (``x``, ``y``)."""
+    rendered working area (the composite, one layer or a few, cropped to the region), and
+    the result lands as a layer at (``x``, ``y``). Point and box prompts in ``params`` are
+    in the coordinates of that working area, as the pipeline sees them;
+    :attr:`canvas_params` gives them in canvas pixels, as they were asked for."""
 
     id: str
     kind: JobKind
@@ -91,6 +93,12 @@ class Job:
         return f"ai-{self.id}"
 
     @property
+    def canvas_params(self) -> dict[str, Any]:
+        """``params`` with the point and box prompts in canvas pixels (the working area
+        starts at (``x``, ``y``) of the canvas)."""
+        return shift_prompts(self.params, self.x, self.y)
+
+    @property
     def blobs(self) -> list[str]:
         return [self.input_blob] + ([self.mask_blob] if self.mask_blob else [])
 
@@ -122,7 +130,7 @@ class Job:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "error": self.error,
-            "params": self.params,
+            "params": self.canvas_params,
             "layer_id": self.layer_id if self.state is JobState.DONE else None,
             "result": self.result,
         }
@@ -177,12 +185,14 @@ class JobLimits:
 
 @dataclass(frozen=True)
 class JobRequest:
-    """A checked request: pipeline ``params`` plus what the server resolves before queueing
-    (the input layer, the region, the mask)."""
+    """A checked request: pipeline ``params`` (prompts in canvas pixels) plus what the server
+    resolves before queueing (the input: one layer, a few layers, or by default the composite
+    of the visible layers that are not masks; the region; the mask)."""
 
     kind: JobKind
     params: dict[str, Any]
     layer_id: str | None = None
+    layers: tuple[str, ...] | None = None
     region: Area | None = None
     mask: str | None = None  # sha256 of a stored blob ...
     mask_png: bytes | None = None  # ... or the image itself
@@ -190,15 +200,17 @@ class JobRequest:
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _OUTPUTS = ("cutout", "mask")
-_COMMON = ("layer_id", "name", "stage")
+_COMMON = ("layer_id", "layers", "region", "name", "stage")
 _FIELDS: dict[JobKind, tuple[str, ...]] = {
     JobKind.GENERATIVE_FILL: (
-        *_COMMON, "prompt", "negative_prompt", "mask", "mask_png", "region", "steps",
-        "guidance", "strength", "seed",
+        *_COMMON, "prompt", "negative_prompt", "mask", "mask_png", "steps", "guidance",
+        "strength", "seed",
     ),
     JobKind.SEGMENT: (*_COMMON, "points", "point_labels", "box", "output"),
     JobKind.REMOVE_BACKGROUND: _COMMON,
 }  # fmt: skip
+MAX_INPUT_LAYERS = 100
+MIN_BOX_SIDE = 2  # pixels: the pipelines need a box of at least 2x2
 
 
 def parse_request(kind: JobKind, body: dict[str, Any], limits: JobLimits) -> JobRequest:
@@ -210,25 +222,49 @@ def parse_request(kind: JobKind, body: dict[str, Any], limits: JobLimits) -> Job
             + ", ".join(_FIELDS[kind])
         )
     layer_id = _optional_text(body, "layer_id", 128)
+    layers = _layer_list(body.get("layers"))
+    if layer_id is not None and layers is not None:
+        raise JobInvalid(f"give layer_id ({layer_id!r}) or layers ({list(layers)!r:.80}), not both")
     stage = body.get("stage", False)
     if not isinstance(stage, bool):
         raise JobInvalid(f"stage must be true or false, got {stage!r:.40}")
     # stage: the result lands as a proposal for collaborators to accept or discard
     params: dict[str, Any] = {"name": _optional_text(body, "name", 200), "stage": stage}
+    if layers is not None:  # kept with the job, so that a re-run reads the same layers
+        params["layers"] = list(layers)
+    region = parse_area(body["region"]) if body.get("region") is not None else None
+    if region is not None:  # kept with the job, so that a re-run asks for the same area
+        params["region"] = {"x": region.x, "y": region.y, "width": region.width,
+                            "height": region.height}  # fmt: skip
+    request = JobRequest(kind, params, layer_id=layer_id, layers=layers, region=region)
     if kind is JobKind.GENERATIVE_FILL:
-        return _fill(body, limits, params, layer_id)
+        return _fill(body, limits, request)
     if kind is JobKind.SEGMENT:
         params.update(_prompts(body, limits))
         output = body.get("output", "cutout")
         if output not in _OUTPUTS:
             raise JobInvalid(f"output must be 'cutout' or 'mask', got {output!r}")
         params["output"] = output
-    return JobRequest(kind, params, layer_id=layer_id)
+    return request
 
 
-def _fill(
-    body: dict[str, Any], limits: JobLimits, params: dict[str, Any], layer_id: str | None
-) -> JobRequest:
+def _layer_list(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not (isinstance(value, list) and 1 <= len(value) <= MAX_INPUT_LAYERS):
+        raise JobInvalid(
+            f"layers must be a list of 1 to {MAX_INPUT_LAYERS} layer ids, got {value!r:.80}"
+        )
+    for item in value:
+        if not (isinstance(item, str) and 0 < len(item) <= 128):
+            raise JobInvalid(f"layers must hold layer ids (strings), got {item!r:.60}")
+    if len(set(value)) != len(value):
+        raise JobInvalid(f"layers names a layer twice: {value!r:.80}")
+    return tuple(value)
+
+
+def _fill(body: dict[str, Any], limits: JobLimits, request: JobRequest) -> JobRequest:
+    params = request.params
     params["prompt"] = _optional_text(body, "prompt", limits.max_prompt_chars) or ""
     params["negative_prompt"] = _optional_text(body, "negative_prompt", limits.max_prompt_chars)
     params["steps"] = _integer(body, "steps", 30, 1, limits.max_steps)
@@ -252,25 +288,28 @@ def _fill(
             png = None
         if not png:
             raise JobInvalid("mask_png must be a base64-encoded PNG image")
-    region = parse_area(body["region"]) if body.get("region") is not None else None
-    if region is not None:  # kept with the job, so that a re-run asks for the same area
-        params["region"] = {"x": region.x, "y": region.y, "width": region.width,
-                            "height": region.height}  # fmt: skip
-    return JobRequest(
-        JobKind.GENERATIVE_FILL, params, layer_id=layer_id, region=region, mask=mask, mask_png=png
-    )
+    return replace(request, mask=mask, mask_png=png)
 
 
 def _prompts(body: dict[str, Any], limits: JobLimits) -> dict[str, Any]:
+    """Points, labels and box in canvas pixels; where they lie is checked by
+    :func:`check_placement` once the canvas is known."""
     points = body.get("points") or []
     if not isinstance(points, list) or len(points) > limits.max_points:
-        raise JobInvalid(f"points must be a list of at most {limits.max_points} [x, y] pairs")
+        raise JobInvalid(
+            f"points must be a list of at most {limits.max_points} [x, y] pairs, got {points!r:.80}"
+        )
     checked = [_pair(p, "points") for p in points]
     labels = body.get("point_labels")
     if labels is None:
         labels = [1] * len(checked)
-    if not (isinstance(labels, list) and len(labels) == len(checked)):
-        raise JobInvalid(f"point_labels must be a list of {len(checked)} labels (0 or 1)")
+    if not isinstance(labels, list):
+        raise JobInvalid(f"point_labels must be a list of 0 or 1, got {labels!r:.60}")
+    if len(labels) != len(checked):
+        raise JobInvalid(
+            f"point_labels: {_count(len(labels), 'label')} for {_count(len(checked), 'point')}"
+            " (one label per point: 1 object, 0 not the object)"
+        )
     if any(label not in (0, 1) or isinstance(label, bool) for label in labels):
         raise JobInvalid(f"point_labels must be 0 (not the object) or 1 (object), got {labels}")
     box = body.get("box")
@@ -278,11 +317,29 @@ def _prompts(body: dict[str, Any], limits: JobLimits) -> dict[str, Any]:
         if not (isinstance(box, list) and len(box) == 4 and all(_finite(v) for v in box)):
             raise JobInvalid(f"box must be [x0, y0, x1, y1] in canvas pixels, got {box!r:.80}")
         box = [float(v) for v in box]
+        check_box(box)
     if not checked and box is None:
         raise JobInvalid("segmentation needs points, a box or both; got neither")
     if checked and box is None and 1 not in labels:
         raise JobInvalid("points need at least one object point (label 1) when no box is given")
     return {"points": checked, "point_labels": labels, "box": box}
+
+
+def check_box(box: list[float]) -> None:
+    """Refuse an inverted box (right of its left edge, below its top) or one under 2x2."""
+    x0, y0, x1, y1 = box
+    if x1 < x0 or y1 < y0:
+        flipped = [f"x1 ({x1:g}) < x0 ({x0:g})"] if x1 < x0 else []
+        flipped += [f"y1 ({y1:g}) < y0 ({y0:g})"] if y1 < y0 else []
+        raise JobInvalid(
+            f"box {_shown(box)} is inverted: {' and '.join(flipped)}; give [left, top, right, "
+            "bottom]"
+        )
+    if x1 - x0 < MIN_BOX_SIDE or y1 - y0 < MIN_BOX_SIDE:
+        raise JobInvalid(
+            f"box {_shown(box)} must cover at least {MIN_BOX_SIDE}x{MIN_BOX_SIDE} pixels, got "
+            f"{x1 - x0:g}x{y1 - y0:g}"
+        )
 
 
 def parse_area(value: object) -> Area:
@@ -298,7 +355,8 @@ def parse_area(value: object) -> Area:
 
 
 def check_placement(request: JobRequest, width: int, height: int) -> None:
-    """Check that the region and the prompts lie on a ``width`` x ``height`` canvas."""
+    """Check that the region lies on a ``width`` x ``height`` canvas and the prompts (canvas
+    pixels) inside the region, or the canvas without one."""
     area = request.region
     if area is not None and not (
         area.x >= 0 and area.y >= 0 and area.x + area.width <= width
@@ -308,9 +366,44 @@ def check_placement(request: JobRequest, width: int, height: int) -> None:
             f"region ({area.x}, {area.y}, {area.width}x{area.height}) must lie inside the "
             f"{width}x{height} canvas"
         )
+    if area is None:
+        area, where = Area(0, 0, width, height), f"the {width}x{height} canvas"
+    else:
+        where = f"the region ({area.x}, {area.y}, {area.width}x{area.height})"
+    right, bottom = area.x + area.width, area.y + area.height
     for x, y in request.params.get("points", []):
-        if not (0 <= x < width and 0 <= y < height):
-            raise JobInvalid(f"point ({x:g}, {y:g}) must lie inside the {width}x{height} canvas")
+        if not (area.x <= x < right and area.y <= y < bottom):
+            raise JobInvalid(f"point ({x:g}, {y:g}) must lie inside {where}")
+    box = request.params.get("box")
+    if box is not None:
+        x0, y0, x1, y1 = box
+        if not (area.x <= x0 and area.y <= y0 and x1 <= right and y1 <= bottom):
+            raise JobInvalid(
+                f"box {_shown(box)} must lie inside {where}: x from {area.x} to {right}, y "
+                f"from {area.y} to {bottom}"
+            )
+
+
+def shift_prompts(params: dict[str, Any], dx: float, dy: float) -> dict[str, Any]:
+    """``params`` with the points and the box moved by (``dx``, ``dy``): from canvas pixels
+    to a working area's with the area's negated origin, and back with the origin."""
+    if (dx, dy) == (0, 0) or not (params.get("points") or params.get("box")):
+        return params
+    shifted = dict(params)
+    if params.get("points"):
+        shifted["points"] = [[x + dx, y + dy] for x, y in params["points"]]
+    if params.get("box"):
+        x0, y0, x1, y1 = params["box"]
+        shifted["box"] = [x0 + dx, y0 + dy, x1 + dx, y1 + dy]
+    return shifted
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _shown(box: list[float]) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in box) + "]"
 
 
 def _optional_text(body: dict[str, Any], name: str, limit: int) -> str | None:

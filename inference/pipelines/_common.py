@@ -45,7 +45,9 @@ def check_prompts(
     point_labels: Sequence[int] | None,
     box: Box | None,
 ) -> tuple[list[Point], list[int], Box | None]:
-    """Validated point prompts (with labels: 1 foreground, 0 background) and box."""
+    """Validated point prompts (with labels: 1 foreground, 0 background) and box, all in
+    image pixels: points inside the image, the box inside it too (edges may touch it), not
+    inverted (x0 <= x1, y0 <= y1) and at least 2x2. Messages name the value sent."""
     width, height = size
     pts = [(float(x), float(y)) for x, y in (points or [])]
     if point_labels is None:
@@ -54,28 +56,39 @@ def check_prompts(
         labels = [int(v) for v in point_labels]
         if len(labels) != len(pts):
             raise InvalidInput(
-                f"point_labels must have one label per point ({len(pts)}), got {len(labels)}"
+                f"point_labels: {_count(len(labels), 'label')} for {_count(len(pts), 'point')}"
+                " (one label per point)"
             )
         if any(v not in (0, 1) for v in labels):
             raise InvalidInput(f"point_labels must be 0 or 1, got {labels}")
     for x, y in pts:
         if not (0 <= x < width and 0 <= y < height):
-            raise InvalidInput(f"point must lie inside the {width}x{height} image, got ({x}, {y})")
+            raise InvalidInput(f"point ({x:g}, {y:g}) must lie inside the {width}x{height} image")
     checked_box: Box | None = None
     if box is not None:
         if len(box) != 4:
             raise InvalidInput(f"box must be (x0, y0, x1, y1), got {box!r}")
         x0, y0, x1, y1 = (float(v) for v in box)
-        x0, x1 = max(0.0, min(x0, x1)), min(float(width), max(x0, x1))
-        y0, y1 = max(0.0, min(y0, y1)), min(float(height), max(y0, y1))
+        shown = f"({x0:g}, {y0:g}, {x1:g}, {y1:g})"
+        if x1 < x0 or y1 < y0:
+            raise InvalidInput(
+                f"box {shown} is inverted: give (left, top, right, bottom) with x0 <= x1 and "
+                "y0 <= y1"
+            )
+        if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+            raise InvalidInput(f"box {shown} must lie inside the {width}x{height} image")
         if x1 - x0 < 2 or y1 - y0 < 2:
-            raise InvalidInput(f"box must cover at least 2x2 pixels of the image, got {box!r}")
+            raise InvalidInput(f"box {shown} must cover at least 2x2 pixels of the image")
         checked_box = (x0, y0, x1, y1)
     if not pts and checked_box is None:
         raise InvalidInput("segmentation needs points or a box, got neither")
     if pts and checked_box is None and 1 not in labels:
         raise InvalidInput("points must include a foreground point (label 1) when no box is given")
     return pts, labels, checked_box
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def box_around_points(points: Sequence[Point], size: tuple[int, int]) -> Box:

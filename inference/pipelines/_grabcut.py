@@ -55,6 +55,9 @@ def grabcut(
     if not (mask == cv2.GC_BGD).any() or sh < 3 or sw < 3:
         return np.ones((height, width), dtype=np.float32)
 
+    # GrabCut seeds its colour models from OpenCV's global RNG: a fixed seed makes the same
+    # image give the same cut every time (a re-run or a test should not draw a new answer).
+    cv2.setRNGSeed(0)
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
     start, end = progress_span

@@ -1,11 +1,14 @@
 """Background removal: rembg (ONNX models via onnxruntime), with GrabCut as fallback.
 
-rembg finds models only under its home folder (``REMBG_HOME``; ``U2NET_HOME`` wins when set)
-and reads that folder from the process environment, so the configured ``rembg_home`` is
-written to both variables before a session is created. A named model (``u2net``,
-``isnet-general-use``, ...) must already lie in that folder: rembg would otherwise download
-it, which this pipeline never lets it do. A custom model is ``u2net_custom`` with
-``rembg_model_path`` pointing at an .onnx under the home folder whose output is (1, 1, H, W).
+The default model is U²-Net-p (``u2netp``), which `make install` places in the default rembg
+home inside the environment (inference/model_files.py). rembg finds models only under its home
+folder (``REMBG_HOME``; ``U2NET_HOME`` wins when set) and reads that folder from the process
+environment, so the home in use is written to both variables before a session is created. A
+named model (``u2net``, ``isnet-general-use``, ...) must already lie in that folder: rembg
+would otherwise download it, which this pipeline never lets it do. A file the project knows by
+checksum (u2netp) is verified first: on a mismatch rembg's downloader would try to fetch it
+again. A custom model is ``u2net_custom`` with ``rembg_model_path`` pointing at an .onnx under
+the home folder whose output is (1, 1, H, W).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from inference.config import REMBG_OFF_REASON
 from inference.context import InferenceContext
 from inference.exceptions import ModelUnavailable
+from inference.model_files import KNOWN, problem
 from inference.pipelines._common import as_array, merge_alpha, split_image
 from inference.pipelines._grabcut import grabcut
 from inference.registry import Loaded
@@ -83,21 +88,27 @@ def _model(ctx: InferenceContext) -> tuple[str, Path | None]:
     config = ctx.config
     name = config.rembg_session_name
     if name is None:
-        raise ModelUnavailable(
-            PIPELINE, "no background-removal model configured (NEXUS_REMBG_MODEL[_PATH])"
-        )
-    home = config.rembg_home.expanduser().resolve() if config.rembg_home else None
+        raise ModelUnavailable(PIPELINE, REMBG_OFF_REASON)
+    home = config.rembg_folder.expanduser().resolve()
     if config.rembg_model_path is not None:
         path = config.rembg_model_path.expanduser().resolve()
         if not path.is_file():
             raise ModelUnavailable(PIPELINE, f"rembg model {path} does not exist")
-        if home is not None and home not in path.parents:
+        if home not in path.parents:
             raise ModelUnavailable(
                 PIPELINE, f"rembg model {path} must lie under the rembg home {home}"
             )
         return name, path
-    if home is None:
-        raise ModelUnavailable(PIPELINE, f"rembg model {name!r} needs a rembg home (REMBG_HOME)")
+    known = KNOWN.get(name)
+    if known is not None:
+        # rembg reads <home>/models/<name>/<name>.onnx first, else the flat <home>/<name>.onnx.
+        path = known.path_in(home)
+        flat = home / known.filename
+        checked = path if path.exists() or not flat.exists() else flat
+        reason = problem(checked, known)
+        if reason is not None:
+            raise ModelUnavailable(PIPELINE, f"rembg model {name!r}: {reason}")
+        return name, None
     candidates = (home / "models" / name / f"{name}.onnx", home / f"{name}.onnx")
     if not any(c.is_file() for c in candidates):
         raise ModelUnavailable(
@@ -120,17 +131,16 @@ def _load(ctx: InferenceContext, name: str, model_path: Path | None) -> Loaded[A
     kwargs: dict[str, Any] = {"providers": providers}
     if model_path is not None:
         kwargs["model_path"] = str(model_path)
-    home = ctx.config.rembg_home.expanduser() if ctx.config.rembg_home else None
+    home = ctx.config.rembg_folder.expanduser()
     with _env_lock:
-        if home is not None:
-            # rembg takes its model folder from the environment only.
-            os.environ["REMBG_HOME"] = os.environ["U2NET_HOME"] = str(home)
+        # rembg takes its model folder from the environment only.
+        os.environ["REMBG_HOME"] = os.environ["U2NET_HOME"] = str(home)
         session = rembg.new_session(name, **kwargs)
     active = session.inner_session.get_providers()
     on_gpu = bool(active) and active[0] == "CUDAExecutionProvider"
     device = ctx.device.device if on_gpu else "cpu"
     # ONNX weights load into memory about as large as the file.
-    files = [model_path] if model_path else list((home or Path()).glob(f"**/{name}.onnx"))[:1]
+    files = [model_path] if model_path else list(home.glob(f"**/{name}.onnx"))[:1]
     nbytes = 0
     for file in files:
         nbytes += file.stat().st_size

@@ -22,6 +22,8 @@ from canvasdoc.canvas import (
     StrokeNotFound,
     validate_blend_mode,
     validate_color,
+    validate_int,
+    validate_number,
     validate_opacity,
 )
 
@@ -112,6 +114,17 @@ def test_schema_error_is_value_error_and_suggests() -> None:
     err = SchemaError("opacity", 140, "a number from 0 to 100")
     assert (err.field, err.value) == ("opacity", 140)
     assert str(err) == "opacity must be a number from 0 to 100, got 140"
+
+
+@pytest.mark.parametrize("low", [0, None])
+def test_integers_beyond_a_double_are_schema_errors_not_overflows(low: int | None) -> None:
+    """JSON allows any number of digits; float() of such an int raises OverflowError, which
+    must not escape as a 500 from a REST route."""
+    huge = 10**400
+    with pytest.raises(SchemaError, match="opacity must be"):
+        validate_number(huge, "opacity", low=low, high=1 if low is not None else None)
+    with pytest.raises(SchemaError, match="index must be an integer from 0 to 3"):
+        validate_int(huge, "index", low=0, high=3)
 
 
 def test_long_values_are_cut_short_in_messages(canvas: Canvas) -> None:

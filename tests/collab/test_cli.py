@@ -1,8 +1,14 @@
-"""The ``nexus-canvas`` command line: argument errors, settings errors, --version, serve."""
+"""The ``nexus-canvas`` command line: argument errors, settings errors, --version, serve, help
+texts, service tokens, a port in use."""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +17,9 @@ import uvicorn
 
 import collab.cli
 from collab import __version__
+from collab.auth.tokens import TokenIssuer, TokenType
 from collab.cli import main
-from collab.settings import Settings
+from collab.settings import _ENV, Settings
 
 
 @pytest.fixture(autouse=True)
@@ -153,3 +160,111 @@ def test_a_short_secret_is_refused(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "at least 32 bytes, got 5" in err and "short" not in err.replace("short secret", "")
+
+
+def _subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
+    parser = collab.cli._parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_help_texts_are_plain(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in ([], *([name] for name in _subcommand_parsers())):
+        with pytest.raises(SystemExit) as excinfo:
+            main([*argv, "--help"])
+        assert excinfo.value.code == 0
+        text = capsys.readouterr().out
+        assert text.startswith("usage: nexus-canvas"), argv
+        for leftover in ("`", "%(", ":class:", ":func:", "**", "later", "more arrive"):
+            assert leftover not in text, (argv, leftover, text)
+
+
+def test_every_flag_shows_its_default_and_variable() -> None:
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    checked = 0
+    for name, sub in _subcommand_parsers().items():
+        for action in sub._actions:
+            if not action.option_strings or action.dest == "help":
+                continue
+            text = action.help or ""
+            assert "(default: " in text or "default: " in text, (name, action.dest, text)
+            if action.dest in _ENV:
+                checked += 1
+                assert f"env {_ENV[action.dest][0]};" in text, (name, action.dest, text)
+                default = defaults[action.dest]
+                if isinstance(default, (str, int, float, Path)):
+                    shown = f"{default:g}" if isinstance(default, float) else str(default)
+                    assert f"default: {shown})" in text, (name, action.dest, text)
+    assert checked >= 12  # serve's eight, gc-blobs' two, worker's three, migrate's one
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["service-token", "bad name!"], "must be 1-56 letters, digits or _.@:-, got 'bad name!'"),
+        (["service-token", "x" * 57], "got 'xxxx"),
+        (["service-token", ""], "got ''"),
+        (["service-token", "bot", "--ttl", "0"], "--ttl must be a positive number of seconds"),
+        (["service-token", "bot", "--ttl", "-5"], "got -5"),
+        (["service-token", "bot", "--ttl", "nan"], "got nan"),
+    ],
+)  # fmt: skip
+def test_service_token_refuses_bad_input(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    named: str,
+) -> None:
+    monkeypatch.setenv("NEXUS_AUTH_SECRET", "k" * 32)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert named in captured.err
+
+
+def test_service_token_prints_a_token_that_verifies(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEXUS_AUTH_SECRET", "k" * 32)
+    assert main(["service-token", "ai-worker-1", "--ttl", "60"]) == 0
+    token = capsys.readouterr().out.strip()
+    claims = TokenIssuer("k" * 32).verify(token, types=(TokenType.SERVICE,))
+    assert (claims.subject, claims.name) == ("service:ai-worker-1", "ai-worker-1")
+
+
+def test_a_port_in_use_is_refused_before_anything_starts(
+    calls: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}: the address is already in use" in err
+    assert "run" not in calls and "app" not in calls
+    assert not (tmp_path / "nexus-canvas.db").exists()  # no store was opened
+
+
+def test_a_port_in_use_is_reported_before_server_started(tmp_path: Path) -> None:
+    """The real command (uvicorn included): before this check uvicorn logged "server started"
+    from the app's start-up and only then failed to bind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
+    env.update(NEXUS_LOG_FORMAT="text", NEXUS_JOBS_EMBEDDED_WORKER="0")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["serve", "--port", str(port), "--data-dir", str(tmp_path / "data")]
+        done = subprocess.run(
+            [sys.executable, "-m", "collab.cli", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).parents[2],
+        )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert f"127.0.0.1:{port}" in done.stderr and "already in use" in done.stderr
+    assert "server started" not in output

@@ -6,14 +6,30 @@ import pytest
 
 from inference.config import DEFAULT_INPAINT_MODEL, AIConfig, parse_size
 from inference.exceptions import AIConfigError
+from inference.model_files import default_rembg_home
 
 
-def test_defaults_configure_no_weights() -> None:
+def test_defaults_configure_u2netp_for_background_removal_only() -> None:
     config = AIConfig.from_env({})
     assert config.device == "auto" and config.dtype == "auto"
     assert config.inpaint_model_id is None
     assert config.sam2_checkpoint is None
-    assert config.rembg_session_name is None
+    assert config.rembg_session_name == "u2netp"
+    assert config.rembg_folder == default_rembg_home()
+    assert AIConfig().rembg_session_name is None  # the dataclass itself configures no weights
+
+
+@pytest.mark.parametrize("off", ["none", "off", "GrabCut"])
+def test_background_removal_can_be_turned_off(off: str) -> None:
+    assert AIConfig.from_env({"NEXUS_REMBG_MODEL": off}).rembg_session_name is None
+
+
+def test_a_model_path_takes_a_custom_session_over_the_default_name() -> None:
+    config = AIConfig.from_env({"NEXUS_REMBG_MODEL_PATH": "/m/x.onnx"})
+    assert config.rembg_session_name == "u2net_custom"
+    env = {"NEXUS_REMBG_MODEL_PATH": "/m/x.onnx", "NEXUS_REMBG_MODEL": "dis_custom"}
+    assert AIConfig.from_env(env).rembg_session_name == "dis_custom"
+    assert AIConfig.from_env({"NEXUS_REMBG_HOME": "/h"}).rembg_folder == Path("/h")
 
 
 def test_every_variable_is_read() -> None:

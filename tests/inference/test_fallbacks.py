@@ -139,9 +139,15 @@ def test_progress_reaches_100_and_a_cancel_stops_the_fallback(ctx: InferenceCont
         (lambda c, i: inpaint(c, image=i, mask=Image.new("L", i.size, 0)), "empty mask"),
         (lambda c, i: inpaint(c, image=i, mask=Image.new("L", i.size, 255), steps=0), "steps"),
         (lambda c, i: segment(c, image=i), "needs points or a box"),
-        (lambda c, i: segment(c, image=i, points=[(100, 5)]), "inside the 64x48 image"),
-        (lambda c, i: segment(c, image=i, points=[(5, 5)], point_labels=[1, 0]), "one label"),
+        (lambda c, i: segment(c, image=i, points=[(100, 5)]), r"\(100, 5\) must lie inside"),
+        (
+            lambda c, i: segment(c, image=i, points=[(5, 5)], point_labels=[1, 0]),
+            "point_labels: 2 labels for 1 point",
+        ),
         (lambda c, i: segment(c, image=i, box=(3, 3, 4, 4)), "at least 2x2"),
+        (lambda c, i: segment(c, image=i, box=(40, 5, 10, 30)), r"box \(40, 5, 10, 30\) is inv"),
+        (lambda c, i: segment(c, image=i, box=(5, 30, 40, 5)), "is inverted"),
+        (lambda c, i: segment(c, image=i, box=(5, 5, 70, 30)), r"\(5, 5, 70, 30\) must lie"),
         (lambda c, i: remove_background(c, image="not an image"), "PIL image"),  # type: ignore[arg-type]
     ],
 )

@@ -80,11 +80,12 @@ def test_a_named_model_that_is_not_on_disk_is_never_downloaded(
 def test_a_named_model_already_in_the_home_is_used(
     tiny_rembg: tuple[Path, Path], tmp_path: Path, rembg_env: None
 ) -> None:
-    # The layout rembg itself downloads to: <home>/models/<name>/<name>.onnx.
-    folder = tmp_path / "models" / "u2netp"
+    # The layout rembg itself downloads to: <home>/models/<name>/<name>.onnx. u2net is not
+    # a file the project knows by checksum, so the tiny stand-in is taken as it is.
+    folder = tmp_path / "models" / "u2net"
     folder.mkdir(parents=True)
-    (folder / "u2netp.onnx").write_bytes(tiny_rembg[1].read_bytes())
-    config = AIConfig(device="cpu", rembg_home=tmp_path, rembg_model="u2netp")
+    (folder / "u2net.onnx").write_bytes(tiny_rembg[1].read_bytes())
+    config = AIConfig(device="cpu", rembg_home=tmp_path, rembg_model="u2net")
     with InferenceContext(config) as ctx:
         result = remove_background(ctx, image=photo())
-    assert result.backend == "rembg" and result.model_id == "u2netp"
+    assert result.backend == "rembg" and result.model_id == "u2net"

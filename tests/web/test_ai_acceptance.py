@@ -289,7 +289,10 @@ def test_remove_background_and_segment_by_click_land_in_both(
     panel.get_by_role("button", name="Remove background").click()
     cutout = _landed_in_both((a, b), _new_job(b, set()))
     panel.get_by_test_id("ai-job-status").and_(a.locator("[data-state=done]")).wait_for()
-    assert layers(b)[-1]["provenance"]["fallback"]
+    # The default model (U²-Net-p) ran, and the layer's name says which.
+    cut = layers(b)[-1]
+    assert (cut["provenance"]["model"], cut["provenance"]["fallback"]) == ("u2netp", False), cut
+    assert cut["name"] == "Background removed (u2netp)", cut
 
     panel = _ai_tab(a, "Segment")
     panel.get_by_role("button", name="Pick points").click()
@@ -305,11 +308,13 @@ def test_remove_background_and_segment_by_click_land_in_both(
 
 @pytest.fixture
 def slow_server(tmp_path: Path) -> Iterator[str]:
-    """A queue of one job, and a GrabCut slow enough (20 iterations on 640 px) to cancel."""
+    """A queue of one job, and a GrabCut (the model turned off) slow enough (20 iterations on
+    640 px) to cancel."""
     require_browser()
     proc = ServerProcess(
         tmp_path / "data",
         NEXUS_ROOM_IDLE_SECONDS="5",
+        NEXUS_REMBG_MODEL="none",
         NEXUS_JOBS_MAX_QUEUED="1",
         NEXUS_AI_GRABCUT_ITERATIONS="20",
         NEXUS_AI_FALLBACK_MAX_SIDE="640",

@@ -21,11 +21,11 @@ from PIL import Image
 
 from canvasdoc.canvas import Canvas
 from client import CanvasClient
-from collab.ai.host import board
+from collab.ai.host import MAX_NAME_CHARS, board, layer_name
 from collab.auth.tokens import TokenIssuer
 from collab.settings import Settings
 from inference.jobs.executors import ProcessExecutor
-from inference.jobs.model import JobState, Report
+from inference.jobs.model import Job, JobKind, JobState, Report
 from tests.support.servers import RunningServer, serve, settings_for
 from tests.support.waiting import eventually
 
@@ -83,8 +83,16 @@ def _executor(running: RunningServer) -> ProcessExecutor:
     return cast(ProcessExecutor, worker.executor)
 
 
+def no_rembg_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Background removal without its model (an empty model folder): the GrabCut fallback.
+    The worker process reads the environment when the first job starts it."""
+    (tmp_path / "no-models").mkdir(exist_ok=True)
+    monkeypatch.setenv("NEXUS_REMBG_HOME", str(tmp_path / "no-models"))
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    no_rembg_model(tmp_path, monkeypatch)
     return settings_for(tmp_path, undo_capture_ms=500)
 
 
@@ -125,14 +133,21 @@ async def test_a_fill_lands_as_one_undoable_layer_of_the_submitter(
             await client.wait_for(
                 lambda c=client: board(c.doc).get(job["id"], {}).get("state") == "done"  # type: ignore[misc]
             )
+        # The fallback ignored the prompt: the name says so (not "Generative fill: a red sofa").
         layer = ann.canvas.get_layer(layer_id)
-        assert layer.name == "Generative fill: a red sofa" and layer.blob == job["result"]["blob"]
+        honest = "Fill (OpenCV inpainting, prompt not used)"
+        assert layer.name == honest and layer.blob == job["result"]["blob"]
         assert layer.provenance is not None
         assert layer.provenance["job_id"] == job["id"] and layer.provenance["user"] == "ann"
         assert layer.provenance["prompt"] == "a red sofa" and layer.provenance["seed"] == 1234
         assert layer.provenance["model"] == "opencv-telea" and layer.provenance["fallback"]
         entry = board(bob.doc)[job["id"]]
         assert (entry["user"], entry["name"], entry["layer_id"]) == ("ann", "Ann", layer_id)
+        assert (entry["label"], entry["fallback"]) == (honest, True)
+        assert entry["method"] == "OpenCV inpainting, prompt not used: no model configured"
+        # It read the composite: the photo and Bob's (empty) paint layer, both visible.
+        read = [{"id": base, "name": "photo"}, {"id": "bob-notes", "name": "Bob's notes"}]
+        assert (entry["source"], entry["inputs"]) == ("composite", read)
         # when (ms) for the browser's elapsed time; no region asked for, so none on the board
         assert entry["created_at"] <= entry["started_at"] <= entry["updated_at"]
         assert "region" not in entry
@@ -146,10 +161,9 @@ async def test_a_fill_lands_as_one_undoable_layer_of_the_submitter(
 
         # The shared history names Ann; the ai_tasks row has the accounting.
         history = ann.canvas.history()
-        assert any(
-            e["user"] == "ann" and e["label"] == "add layer 'Generative fill: a red sofa'"
-            for e in history
-        ), history
+        assert any(e["user"] == "ann" and e["label"] == f"add layer '{honest}'" for e in history), (
+            history
+        )
         task = await running.server.store.get_task(job["id"])
         assert (task.status, task.type, task.model, task.prompt) == (
             "done", "generative_fill", "opencv-telea", "a red sofa",
@@ -186,7 +200,12 @@ async def test_segment_and_remove_background(
     assert seg["result"]["backend"] == cut["result"]["backend"] == "fallback:grabcut"
     doc = (await http.get("/api/docs/cut")).json()
     names = {layer["id"]: layer["name"] for layer in doc["layers"]}
-    assert names[seg["layer_id"]] == "Cut-out" and names[cut["layer_id"]] == "Background removed"
+    # The names say what was segmented, and what ran (with why, for background removal).
+    assert names[seg["layer_id"]] == "Mask from box and 1 point (GrabCut fallback)"
+    removed = names[cut["layer_id"]]
+    assert removed.startswith("Background removed (GrabCut fallback: ") and removed[-1] == ")"
+    assert cut["params"]["source"] == "layer"
+    assert cut["params"]["input_layers"] == [{"id": base, "name": "photo"}]
     mask = np.asarray(
         Image.open(io.BytesIO((await http.get(f"/api/blobs/{seg['result']['blob']}")).content))
     )
@@ -228,6 +247,36 @@ async def test_bad_requests_are_refused_and_nothing_is_queued(
         ("/api/docs/bad/ai/segment?user=ann", {}, 422, "needs points, a box or both"),
         ("/api/docs/bad/ai/segment?user=ann", {"points": [[500, 1]]}, 422, "(500, 1) must lie"),
         ("/api/docs/bad/ai/segment?user=ann", {"points": [[5, 1]], "output": "x"}, 422, "output"),
+        (
+            "/api/docs/bad/ai/segment?user=ann",
+            {"points": [[5, 1]], "point_labels": [1, 0]},
+            422,
+            "point_labels: 2 labels for 1 point",
+        ),
+        (
+            "/api/docs/bad/ai/segment?user=ann",
+            {"box": [60, 10, 20, 40]},
+            422,
+            "box [60, 10, 20, 40] is inverted: x1 (20) < x0 (60)",
+        ),
+        (
+            "/api/docs/bad/ai/segment?user=ann",
+            {"box": [10, 10, 200, 40]},
+            422,
+            "box [10, 10, 200, 40] must lie inside the 96x64 canvas",
+        ),
+        (
+            "/api/docs/bad/ai/segment?user=ann",
+            {"points": [[5, 5]], "region": {"x": 40, "y": 20, "width": 30, "height": 30}},
+            422,
+            "point (5, 5) must lie inside the region (40, 20, 30x30)",
+        ),
+        (
+            "/api/docs/bad/ai/remove-background?user=ann",
+            {"layers": ["gone", "also-gone"]},
+            422,
+            "layers: no layer 'gone', 'also-gone'",
+        ),
         ("/api/docs/bad/ai/remove-background?user=ann", {"layer_id": "gone"}, 422, "'gone'"),
         ("/api/docs/none/ai/remove-background?user=ann", {}, 404, "not found"),
     ]
@@ -256,8 +305,120 @@ async def test_a_fill_in_a_region_lands_at_the_region(
         layer for layer in (await http.get("/api/docs/region")).json()["layers"]
         if layer["id"] == job["layer_id"]
     )  # fmt: skip
-    assert (layer["name"], layer["x"], layer["y"]) == ("Patch", 40, 30)
+    # The user's name is kept; the fallback's note is appended to it.
+    assert (layer["name"], layer["x"], layer["y"]) == ("Patch (OpenCV inpainting)", 40, 30)
     assert (job["result"]["width"], job["result"]["height"]) == (32, 24)
+
+
+def test_layer_names_say_what_ran_and_keep_the_users_name() -> None:
+    def job(kind: JobKind, **params: Any) -> Job:
+        return Job("j", kind, "d", "ann", "Ann", "0" * 64, params=params)
+
+    telea = {"backend": "fallback:opencv-telea", "fallback": True, "prompt_ignored": True}
+    diffusers = {"backend": "diffusers", "model": "org/sd-inpaint", "fallback": False}
+    fill = job(JobKind.GENERATIVE_FILL, prompt="a red sofa")
+    assert layer_name(fill, telea) == "Fill (OpenCV inpainting, prompt not used)"
+    assert layer_name(fill, diffusers) == "Generative fill: a red sofa"
+    named = job(JobKind.GENERATIVE_FILL, prompt="a red sofa", name="Sofa")
+    assert layer_name(named, diffusers) == "Sofa"  # a real model: the name as given
+    once = layer_name(named, telea)
+    assert once == "Sofa (OpenCV inpainting, prompt not used)"
+    # a re-run passes the name on: the note is not appended twice
+    assert layer_name(job(JobKind.GENERATIVE_FILL, prompt="x", name=once), telea) == once
+    long = layer_name(job(JobKind.GENERATIVE_FILL, prompt="x", name="n" * 300), telea)
+    assert len(long) == MAX_NAME_CHARS and long.endswith("(OpenCV inpainting, prompt not used)")
+
+    sam2 = {"backend": "sam2", "model": "/w/sam2.pt"}
+    grabcut = {"backend": "fallback:grabcut", "fallback": True, "fallback_reason": "no rembg"}
+    points = job(JobKind.SEGMENT, points=[[1, 2], [3, 4]], box=None, output="cutout")
+    assert layer_name(points, sam2) == "Cut-out from 2 points (SAM2)"
+    both = job(JobKind.SEGMENT, points=[[1, 2]], box=[0, 0, 9, 9], output="mask")
+    assert layer_name(both, grabcut) == "Mask from box and 1 point (GrabCut fallback)"
+    removed = job(JobKind.REMOVE_BACKGROUND)
+    assert layer_name(removed, {"backend": "rembg", "model": "u2netp"}) == (
+        "Background removed (u2netp)"
+    )
+    missing = grabcut | {"fallback_reason": "rembg model 'u2netp' is not in /m"}
+    assert (
+        layer_name(removed, missing) == "Background removed (GrabCut fallback: model file missing)"
+    )
+
+
+class TestLargeCanvas:
+    """A canvas above the export pixel limit: the whole canvas is refused, a region works."""
+
+    @pytest.fixture
+    def settings(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+        no_rembg_model(tmp_path, monkeypatch)
+        return settings_for(tmp_path, max_export_pixels=48 * 48)  # the canvas is 96x64
+
+    async def test_segment_and_remove_background_in_a_region(
+        self, running: RunningServer, http: httpx.AsyncClient
+    ) -> None:
+        await _document(http, "big")
+        segment, remove = "/api/docs/big/ai/segment?user=ann", "/api/docs/big/ai/remove-background"
+        r = await http.post(segment, json={"points": [[48, 32]]})
+        assert r.status_code == 413 and "choose a region" in r.json()["message"], r.text
+        region = {"x": 24, "y": 8, "width": 48, "height": 48}  # the disc: (48, 32), radius 16
+        # Prompts in canvas pixels; were they not moved into the region, the box would not fit.
+        asked = {"points": [[48, 32]], "box": [30, 14, 66, 50], "output": "mask"}
+        r = await http.post(segment, json=asked | {"region": region})
+        assert r.status_code == 202, r.text
+        assert r.json()["params"]["points"] == [[48, 32]]  # shown as asked
+        seg = await _finished(http, r.json()["id"])
+        r = await http.post(f"{remove}?user=ann", json={"region": region})
+        assert r.status_code == 202, r.text
+        cut = await _finished(http, r.json()["id"])
+        assert (seg["state"], cut["state"]) == ("done", "done"), (seg, cut)
+        layers = {
+            layer["id"]: layer for layer in (await http.get("/api/docs/big")).json()["layers"]
+        }
+        for job in (seg, cut):
+            layer = layers[job["layer_id"]]
+            assert (layer["x"], layer["y"]) == (24, 8)
+            assert (job["result"]["width"], job["result"]["height"]) == (48, 48)
+        assert layers[seg["layer_id"]]["provenance"]["box"] == [30, 14, 66, 50]
+        assert layers[seg["layer_id"]]["provenance"]["region"] == region
+        mask = np.asarray(
+            Image.open(io.BytesIO((await http.get(f"/api/blobs/{seg['result']['blob']}")).content))
+        )
+        assert mask[24, 24, 3] == 255 and mask[1, 1, 3] == 0  # the disc's centre, a corner
+
+
+async def test_a_job_without_layer_id_reads_the_composite_without_mask_layers(
+    running: RunningServer, http: httpx.AsyncClient
+) -> None:
+    base = await _document(http, "masks")
+    r = await http.post(
+        "/api/docs/masks/ai/segment?user=ann", json={"box": [20, 12, 76, 52], "output": "mask"}
+    )
+    mask_job = await _finished(http, r.json()["id"])
+    assert mask_job["state"] == "done", mask_job
+    # The mask layer (white where the disc is) is on top of the photo now: the next job
+    # without layer_id reads the photo only, and says so.
+    r = await http.post("/api/docs/masks/ai/remove-background?user=ann", json={})
+    assert r.status_code == 202, r.text
+    photo = [{"id": base, "name": "photo"}]
+    assert (r.json()["params"]["source"], r.json()["params"]["input_layers"]) == (
+        "composite", photo,
+    )  # fmt: skip
+    job = await _finished(http, r.json()["id"])
+    assert job["state"] == "done", job
+    pixels = np.asarray(
+        Image.open(io.BytesIO((await http.get(f"/api/blobs/{job['result']['blob']}")).content))
+    )
+    assert tuple(pixels[32, 48, :3]) == (220, 40, 40)  # the red disc, not the white mask
+    entry = board(running.server.rooms.rooms["masks"].doc)[job["id"]]
+    assert entry["inputs"] == photo and entry["source"] == "composite"
+    # Or the user chooses: the mask layer alone, as a list of layers.
+    mask_layer = {"id": mask_job["layer_id"], "name": "Mask from box (GrabCut fallback)"}
+    r = await http.post(
+        "/api/docs/masks/ai/remove-background?user=ann", json={"layers": [mask_job["layer_id"]]}
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["params"]["input_layers"] == [mask_layer]
+    assert r.json()["params"]["source"] == "layers"
+    assert (await _finished(http, r.json()["id"]))["state"] == "done"
 
 
 class TestWithoutWorker:

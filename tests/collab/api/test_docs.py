@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import httpx
+import pytest
 
+from canvasdoc.canvas import Canvas
 from client import CanvasClient
+from persistence.errors import DocumentNotFound
 from tests.collab.api.conftest import encode, png
-from tests.support.servers import RunningServer
+from tests.support.accounts import bearer, register
+from tests.support.servers import RunningServer, serve, settings_for
 from tests.support.waiting import eventually
+
+SECRET = "test-secret-" + "k" * 32
 
 
 async def test_create_read_list_delete(running: RunningServer, http: httpx.AsyncClient) -> None:
@@ -177,3 +184,107 @@ async def test_rename_refusals_name_the_problem(http: httpx.AsyncClient) -> None
     assert (await http.patch("/api/docs/nope", json={"name": "x"})).status_code == 404
     assert (await http.patch("/api/docs/bad%20id", json={"name": "x"})).status_code == 400
     assert (await http.get("/api/docs/keep")).json()["name"] == "Keep"
+
+
+async def _names(http: httpx.AsyncClient, doc_id: str) -> tuple[str | None, str]:
+    """The name ``GET /api/docs`` lists for ``doc_id`` (None: not listed) and the one
+    ``GET /api/docs/{doc_id}`` shows."""
+    listed = (await http.get("/api/docs")).json()["documents"]
+    in_list = next((d["name"] for d in listed if d["id"] == doc_id), None)
+    r = await http.get(f"/api/docs/{doc_id}")
+    assert r.status_code == 200, r.text
+    return in_list, r.json()["name"]
+
+
+async def test_list_and_get_agree_on_the_name(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, room_idle_seconds=0.2)
+    async with (
+        serve(settings) as srv,
+        httpx.AsyncClient(base_url=srv.http_url, timeout=60) as http,
+    ):
+        # Named by a Yjs client, not over REST: the row was created by its first edit.
+        async with CanvasClient(srv.url, "by-ws", user="ann") as ann:
+            await ann.wait_synced()
+            ann.canvas.init(name="Poster", width=640, height=480)
+            await srv.server.writer.flush("by-ws")
+            await eventually(lambda: "by-ws" in srv.server.rooms.rooms)
+            assert await _names(http, "by-ws") == ("Poster", "Poster")
+            ann.canvas.set_meta(name="Poster v2")
+            await eventually(
+                lambda: Canvas(srv.server.rooms.rooms["by-ws"].doc).read_meta().name == "Poster v2"
+            )
+            assert await _names(http, "by-ws") == ("Poster v2", "Poster v2")
+        # Unloaded, the list reads the stored row, which the room's save renamed.
+        await eventually(lambda: "by-ws" not in srv.server.rooms.rooms)
+        assert (await srv.server.store.get_document("by-ws")).name == "Poster v2"
+        assert await _names(http, "by-ws") == ("Poster v2", "Poster v2")
+
+        # A REST rename undone by its author: both go back to the first name.
+        r = await http.post("/api/docs?user=al", json={"id": "renamed", "name": "First"})
+        assert r.status_code == 201, r.text
+        r = await http.patch("/api/docs/renamed?user=bo", json={"name": "Second"})
+        assert r.status_code == 200 and r.json()["name"] == "Second"
+        assert await _names(http, "renamed") == ("Second", "Second")
+        r = await http.post("/api/docs/renamed/undo?user=bo")
+        assert r.status_code == 200, r.text
+        assert await _names(http, "renamed") == ("First", "First")
+        await eventually(lambda: "renamed" not in srv.server.rooms.rooms)
+        assert await _names(http, "renamed") == ("First", "First")
+
+
+async def test_opening_a_mistyped_id_stores_nothing(
+    running: RunningServer, http: httpx.AsyncClient
+) -> None:
+    store = running.server.store
+    assert store.kind == "sqlite"  # the embedded default
+    async with CanvasClient(running.url, "postr", user="ann") as typo:
+        await typo.wait_synced()
+        assert (await http.get("/api/docs/postr")).status_code == 404
+    await eventually(lambda: "postr" not in running.server.rooms.rooms)
+    assert (await http.get("/api/docs/postr")).status_code == 404
+    assert (await http.get("/api/docs")).json()["documents"] == []
+    with pytest.raises(DocumentNotFound):
+        await store.get_document("postr")
+    assert (await store.load("postr")).last_seq == 0
+
+    # The first edit creates it: listed and readable at once, with what was drawn.
+    async with CanvasClient(running.url, "poster", user="ann") as ann:
+        await ann.wait_synced()
+        ann.canvas.add_layer("Sky", layer_id="sky")
+        await eventually(
+            lambda: "sky" in Canvas(running.server.rooms.rooms["poster"].doc).layer_ids()
+        )
+        await running.server.writer.flush("poster")
+    r = await http.get("/api/docs/poster")
+    assert r.status_code == 200 and [layer["id"] for layer in r.json()["layers"]] == ["sky"]
+    assert [d["id"] for d in (await http.get("/api/docs")).json()["documents"]] == ["poster"]
+
+
+async def test_token_mode_claim_without_an_edit_leaves_nothing(tmp_path: Path) -> None:
+    async with (
+        serve(settings_for(tmp_path, auth_secret=SECRET)) as srv,
+        httpx.AsyncClient(base_url=srv.http_url, timeout=60) as http,
+    ):
+        alice = await register(http, "alice")
+        bob = await register(http, "bob")
+        # Today's rule holds while alice is connected: the first opener owns the new document.
+        async with CanvasClient(srv.url, "draft", token=alice) as a:
+            await a.wait_synced()
+            r = await http.get("/api/docs/draft", headers=bearer(bob))
+            assert r.status_code == 403, r.text
+        await eventually(lambda: "draft" not in srv.server.rooms.rooms)
+        for token in (alice, bob):
+            assert (await http.get("/api/docs/draft", headers=bearer(token))).status_code == 404
+            listed = (await http.get("/api/docs", headers=bearer(token))).json()["documents"]
+            assert listed == []
+        # Edited, it stays, owned by its first opener.
+        async with CanvasClient(srv.url, "draft", token=bob) as b:
+            await b.wait_synced()
+            b.canvas.add_layer("Ink", layer_id="ink")
+            await eventually(
+                lambda: "ink" in Canvas(srv.server.rooms.rooms["draft"].doc).layer_ids()
+            )
+        await eventually(lambda: "draft" not in srv.server.rooms.rooms)
+        r = await http.get("/api/docs/draft", headers=bearer(bob))
+        assert r.status_code == 200 and r.json()["owner_name"] == "bob"
+        assert (await http.get("/api/docs/draft", headers=bearer(alice))).status_code == 403

@@ -137,7 +137,7 @@ async def test_a_staged_fill_is_a_proposal_until_accepted(
         # Added for Ann by the AI: in the history, not in Ann's undo stack.
         entry = ann.canvas.history()[-1]
         assert (entry["user"], entry["name"]) == (AI_USER, "AI for Ann")
-        assert entry["label"] == "add layer 'Generative fill: a red sofa'"
+        assert entry["label"] == "add layer 'Fill (OpenCV inpainting, prompt not used)'"
         assert (await http.get("/api/docs/sofa")).json()["layers"][-1]["proposal"] is not None
 
         # Exports and thumbnails leave it out unless asked for.
@@ -158,9 +158,8 @@ async def test_a_staged_fill_is_a_proposal_until_accepted(
             bob.discard_proposal("nope")
         bob.accept_proposal(layer_id)
         await ann.wait_for(lambda: not ann.canvas.get_layer(layer_id).is_proposal)
-        await bob.wait_for(
-            lambda: "accept proposal 'Generative fill: a red sofa'" in _labels(bob, "bob")
-        )
+        accepted = "accept proposal 'Fill (OpenCV inpainting, prompt not used)'"
+        await bob.wait_for(lambda: accepted in _labels(bob, "bob"))
         assert await _export(http, "sofa") == shown
 
         # Ann's undo takes back Ann's own edit, never Bob's accept; Bob's undo does.

@@ -199,8 +199,9 @@ async def test_undo_stack_depth_is_bounded(tmp_path: Path) -> None:
 async def test_undo_errors_are_clear_4xx(running: RunningServer, http: httpx.AsyncClient) -> None:
     r = await http.post("/api/docs/nope/undo?user=zed")
     assert r.status_code == 404 and "nope" in r.json()["message"]
-    async with CanvasClient(running.url, "exists", user="zed") as z:
-        await z.wait_synced()
+    # Created by someone else: zed has nothing to undo (a connection alone creates nothing).
+    r = await http.post("/api/docs", json={"id": "exists"}, headers={"X-User": "yan"})
+    assert r.status_code == 201, r.text
     r = await http.post("/api/docs/exists/undo?user=zed")
     assert r.status_code == 409 and r.json()["error"] == "nothing_to_undo"
     assert "'zed'" in r.json()["message"]

@@ -17,6 +17,7 @@ from inference.jobs.model import (
     Report,
     check_placement,
     parse_request,
+    shift_prompts,
 )
 from tests.inference.jobs.conftest import make_job
 
@@ -80,8 +81,23 @@ def test_a_fill_request_gets_defaults_and_a_seed_drawn_once() -> None:
         (JobKind.SEGMENT, {"points": [[1]]}, "[x, y]"),
         (JobKind.SEGMENT, {"points": [[1, 2]], "point_labels": [2]}, "point_labels must be 0"),
         (JobKind.SEGMENT, {"points": [[1, 2]], "point_labels": [0]}, "at least one object point"),
-        (JobKind.SEGMENT, {"points": [[1, 2]], "point_labels": []}, "a list of 1 labels"),
+        (JobKind.SEGMENT, {"points": [[1, 2]], "point_labels": []}, "0 labels for 1 point"),
+        (
+            JobKind.SEGMENT,
+            {"points": [[1, 2]], "point_labels": [1, 0]},
+            "point_labels: 2 labels for 1 point",
+        ),
         (JobKind.SEGMENT, {"box": [1, 2, 3]}, "box must be [x0, y0, x1, y1]"),
+        (JobKind.SEGMENT, {"box": [50, 2, 10, 30]}, "box [50, 2, 10, 30] is inverted: x1 (10)"),
+        (JobKind.SEGMENT, {"box": [5, 30, 40, 2]}, "is inverted: y1 (2) < y0 (30)"),
+        (JobKind.SEGMENT, {"box": [5, 5, 6, 30]}, "must cover at least 2x2 pixels, got 1x25"),
+        (JobKind.SEGMENT, {"box": [0, 0, 9, 9], "layers": []}, "layers must be a list of 1"),
+        (JobKind.SEGMENT, {"box": [0, 0, 9, 9], "layers": ["a", "a"]}, "names a layer twice"),
+        (
+            JobKind.REMOVE_BACKGROUND,
+            {"layer_id": "a", "layers": ["b"]},
+            "give layer_id ('a') or layers (['b']), not both",
+        ),
         (JobKind.SEGMENT, {"box": [0, 0, 9, 9], "output": "x"}, "output must be 'cutout' or"),
         (JobKind.REMOVE_BACKGROUND, {"prompt": "x"}, "unknown field(s) 'prompt'"),
         (JobKind.REMOVE_BACKGROUND, {"layer_id": 5}, "layer_id must be a string"),
@@ -106,6 +122,26 @@ def test_placement_on_the_canvas() -> None:
     check_placement(points, 100, 50)
     with pytest.raises(JobInvalid, match=r"point \(99.5, 0\)"):
         check_placement(points, 99, 50)
+    box = parse_request(JobKind.SEGMENT, {"box": [10, 10, 100, 50]}, LIMITS)
+    check_placement(box, 100, 50)
+    with pytest.raises(JobInvalid, match=r"box \[10, 10, 100, 50\] must lie inside the 99x50"):
+        check_placement(box, 99, 50)
+
+
+def test_prompts_lie_in_the_region_and_move_into_it_for_the_pipeline() -> None:
+    region = {"x": 40, "y": 20, "width": 30, "height": 30}
+    body = {"points": [[45, 25]], "box": [41, 21, 70, 50], "region": region}
+    request = parse_request(JobKind.SEGMENT, body, LIMITS)
+    check_placement(request, 100, 60)
+    outside = parse_request(JobKind.SEGMENT, {**body, "points": [[30, 25]]}, LIMITS)
+    with pytest.raises(JobInvalid, match=r"point \(30, 25\) must lie inside the region \(40, 20"):
+        check_placement(outside, 100, 60)
+    # The pipeline sees the region's pixels; the job shows the canvas pixels asked for.
+    local = shift_prompts(request.params, -40, -20)
+    assert (local["points"], local["box"]) == ([[5.0, 5.0]], [1.0, 1.0, 30.0, 30.0])
+    job = Job("j", JobKind.SEGMENT, "d", "u", "U", "b" * 64, params=local, x=40, y=20)
+    assert job.canvas_params["points"] == [[45.0, 25.0]]
+    assert job.public()["params"]["box"] == [41.0, 21.0, 70.0, 50.0]
 
 
 def test_reports_parse_strictly() -> None:

@@ -80,7 +80,9 @@ def workers(tmp_path: Path, namespace: str) -> Iterator[Workers]:
         "REDIS_URL": require_redis(),
         "NEXUS_REDIS_NAMESPACE": namespace,
         "NEXUS_JOBS_LEASE_SECONDS": "2",
-        # GrabCut with many iterations on a larger image: a job that runs for seconds.
+        # GrabCut (the model turned off) with many iterations on a larger image: a job that
+        # runs for seconds, long enough to be killed mid-run.
+        "NEXUS_REMBG_MODEL": "none",
         "NEXUS_AI_GRABCUT_ITERATIONS": "12",
         "NEXUS_AI_FALLBACK_MAX_SIDE": "640",
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { elapsedMs, formatElapsed, kindName, labelDetail, observeJobs, readJobEntry, readJobs } from "./board";
+import { elapsedMs, formatElapsed, inputsText, kindName, labelDetail, observeJobs, readJobEntry, readJobs } from "./board";
 
 function board(entries: Record<string, Record<string, unknown>>): Y.Doc {
   const doc = new Y.Doc();
@@ -36,6 +36,24 @@ describe("readJobs", () => {
     expect(a).toMatchObject({ id: "a", state: "done", layerId: "ai-a", stage: false, region: null, startedAt: 1500 });
     expect(labelDetail(b)).toBe("a red sofa");
     expect(kindName(b.kind)).toBe("Generative fill");
+  });
+
+  it("reads what a job read and what ran", () => {
+    const done = readJobEntry("c", {
+      kind: "generative_fill",
+      state: "done",
+      label: "Fill (OpenCV inpainting, prompt not used)",
+      method: "OpenCV inpainting, prompt not used: no model configured",
+      fallback: true,
+      source: "composite",
+      inputs: [{ id: "p", name: "photo" }, { id: "n", name: "notes" }, { name: "no id" }, 7],
+    });
+    expect(done).toMatchObject({ fallback: true, source: "composite", method: "OpenCV inpainting, prompt not used: no model configured" });
+    expect(inputsText(done)).toBe("Composite: photo, notes");
+    expect(labelDetail(done)).toBe(""); // the label is the layer's name, not "kind: prompt"
+    const old = readJobEntry("d", { kind: "segment", state: "queued", inputs: "x" });
+    expect(old).toMatchObject({ fallback: false, source: null, method: null, inputs: [] });
+    expect(inputsText(old)).toBe("");
   });
 
   it("tolerates foreign values with defaults", () => {

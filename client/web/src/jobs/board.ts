@@ -19,6 +19,12 @@ export interface JobRegion {
   readonly height: number;
 }
 
+/** A layer a job read (its id and its name when the job was submitted). */
+export interface JobInput {
+  readonly id: string;
+  readonly name: string;
+}
+
 export interface JobEntry {
   readonly id: string;
   /** generative_fill, segment, remove_background (or a kind this app does not know) */
@@ -29,8 +35,19 @@ export interface JobEntry {
   /** the submitter's user id and display name */
   readonly user: string;
   readonly name: string;
-  /** "generative fill: a red sofa" */
+  /**
+   * "generative fill: a red sofa" while queued or running; once done, the result layer's
+   * name, which says what ran ("Fill (OpenCV inpainting, prompt not used)")
+   */
   readonly label: string;
+  /** once done: what ran, in plain words ("GrabCut fallback: model file missing", "SAM2") */
+  readonly method: string | null;
+  /** once done: a CPU fallback ran instead of the real model */
+  readonly fallback: boolean;
+  /** what the job read: "composite" (visible layers, masks left out), "layer" or "layers" */
+  readonly source: string | null;
+  /** the layers it read, bottom first */
+  readonly inputs: readonly JobInput[];
   /** the result layer, once done */
   readonly layerId: string | null;
   readonly error: string | null;
@@ -64,6 +81,17 @@ function readRegion(value: unknown): JobRegion | null {
   return { x, y, width, height };
 }
 
+function readInputs(value: unknown): JobInput[] {
+  if (!Array.isArray(value)) return [];
+  const inputs: JobInput[] = [];
+  for (const item of value as unknown[]) {
+    if (typeof item !== "object" || item === null) continue;
+    const r = item as Record<string, unknown>;
+    if (typeof r.id === "string") inputs.push({ id: r.id, name: str(r.name, "") });
+  }
+  return inputs;
+}
+
 /** One board entry as plain data (a Y.Map's `toJSON()` or the REST job view). */
 export function readJobEntry(id: string, raw: Record<string, unknown>): JobEntry {
   const state = STATES.find((s) => s === raw.state) ?? "queued";
@@ -77,6 +105,10 @@ export function readJobEntry(id: string, raw: Record<string, unknown>): JobEntry
     user: str(raw.user, ""),
     name: str(raw.name, ""),
     label: str(raw.label, kind.replace(/_/g, " ")),
+    method: typeof raw.method === "string" ? raw.method : null,
+    fallback: raw.fallback === true,
+    source: typeof raw.source === "string" ? raw.source : null,
+    inputs: readInputs(raw.inputs),
     layerId: typeof raw.layer_id === "string" ? raw.layer_id : null,
     error: typeof raw.error === "string" ? raw.error : null,
     stage: raw.stage === true,
@@ -133,8 +165,17 @@ export function kindName(kind: string): string {
   return KIND_NAMES[kind] ?? kind.replace(/_/g, " ");
 }
 
-/** The part of the label after the kind ("a red sofa"), or "". */
+/** The part of the label after the kind ("a red sofa"), or "" (a done job's label is a name). */
 export function labelDetail(job: JobEntry): string {
+  if (job.method !== null) return "";
   const colon = job.label.indexOf(": ");
   return colon >= 0 ? job.label.slice(colon + 2) : "";
+}
+
+/** "Composite: photo, notes", "Layer: photo", "Layers: a, b" ("" when the board does not say). */
+export function inputsText(job: JobEntry): string {
+  if (job.source === null) return "";
+  const names = job.inputs.map((input) => input.name || input.id).join(", ");
+  const what = job.source === "composite" ? "Composite" : job.source === "layer" ? "Layer" : "Layers";
+  return names ? `${what}: ${names}` : `${what} (empty)`;
 }

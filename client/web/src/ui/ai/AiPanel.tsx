@@ -3,6 +3,7 @@ import type { DocumentSession } from "../../document/session";
 import { GenerativeFillSection } from "./GenerativeFillSection";
 import { RemoveBackgroundSection } from "./RemoveBackgroundSection";
 import { SegmentSection } from "./SegmentSection";
+import { SourcePicker } from "./SourcePicker";
 
 type Tab = "fill" | "background" | "segment";
 
@@ -12,10 +13,14 @@ const TABS: readonly { tab: Tab; label: string }[] = [
   { tab: "segment", label: "Segment" },
 ];
 
-/** The AI tools: generative fill of the selection, background removal, segment by click. */
+/**
+ * The AI tools: generative fill of the selection, background removal, segment by click; all
+ * read the source chosen here (the composite by default, or one layer).
+ */
 export function AiPanel({ session }: { session: DocumentSession }) {
   const [tab, setTab] = useState<Tab>("fill");
   const [stage, setStage] = useState(true);
+  const [source, setSource] = useState("");
   return (
     <section aria-labelledby="ai-heading" data-testid="ai-panel" className="border-b border-neutral-700 px-3 py-2.5">
       <div className="mb-1.5 flex items-center justify-between">
@@ -41,10 +46,11 @@ export function AiPanel({ session }: { session: DocumentSession }) {
         <input type="checkbox" checked={stage} onChange={(e) => setStage(e.target.checked)} className="accent-blue-500" />
         Stage result (a proposal to review)
       </label>
+      <SourcePicker session={session} source={source} onChange={setSource} />
       <div role="tabpanel">
-        {tab === "fill" ? <GenerativeFillSection session={session} stage={stage} /> : null}
-        {tab === "background" ? <RemoveBackgroundSection session={session} stage={stage} /> : null}
-        {tab === "segment" ? <SegmentSection session={session} stage={stage} /> : null}
+        {tab === "fill" ? <GenerativeFillSection session={session} stage={stage} source={source} /> : null}
+        {tab === "background" ? <RemoveBackgroundSection session={session} stage={stage} source={source} /> : null}
+        {tab === "segment" ? <SegmentSection session={session} stage={stage} source={source} /> : null}
       </div>
     </section>
   );

@@ -6,11 +6,12 @@ import { Button } from "../common/Button";
 import { base64Of, type FillRequest, submitFill } from "./aiApi";
 import { Choice, Row, TextField } from "./fields";
 import { JobStatus } from "./JobStatus";
+import { sourceField } from "./source";
 import { useJobRun } from "./useJobRun";
 import { checkFill, FILL_DEFAULTS, type FillField, type FillForm, fillRegion, LIMITS } from "./validate";
 
-/** Generative fill of the selection: prompt, negative prompt, steps, guidance, strength, seed, target. */
-export function GenerativeFillSection({ session, stage }: { session: DocumentSession; stage: boolean }) {
+/** Generative fill of the selection: prompt, negative prompt, steps, guidance, strength, seed; it reads `source`. */
+export function GenerativeFillSection({ session, stage, source }: { session: DocumentSession; stage: boolean; source: string }) {
   const [form, setForm] = useState<FillForm>(FILL_DEFAULTS);
   const [errors, setErrors] = useState<Partial<Record<FillField, string>>>({});
   const hasMask = useMaskStore((s) => s.selected > 0);
@@ -42,23 +43,13 @@ export function GenerativeFillSection({ session, stage }: { session: DocumentSes
       );
       return;
     }
-    let layerId: string | undefined;
-    if (form.target === "selected") {
-      const id = useEditorStore.getState().activeLayerId;
-      const layer = id ? session.canvas.getLayer(id) : null;
-      if (!layer) {
-        run.refuse("Select a layer to fill, or choose the target “New layer”");
-        return;
-      }
-      layerId = layer.id;
-    }
     const region = fillRegion(bounds, engine.width, engine.height);
     await run.start(async () => {
       const body: FillRequest = {
         ...checked.value,
         mask_png: await base64Of(await engine.toPngBlob(region ?? undefined)),
         ...(region ? { region } : {}),
-        ...(layerId ? { layer_id: layerId } : {}),
+        ...sourceField(source),
         stage,
       };
       return submitFill(session.docId, body);
@@ -99,18 +90,6 @@ export function GenerativeFillSection({ session, stage }: { session: DocumentSes
       {form.seedMode === "fixed" ? (
         <TextField label="Seed value" hint={`0–${LIMITS.maxSeed}`} value={form.seed} error={errors.seed} onChange={(seed) => update({ seed })} />
       ) : null}
-      <div className="flex items-center gap-2">
-        <span className="text-[11px] text-neutral-400">Work on</span>
-        <Choice
-          label="Target"
-          value={form.target}
-          options={[
-            { value: "new", label: "Canvas → new layer" },
-            { value: "selected", label: "Selected layer" },
-          ]}
-          onChange={(target) => update({ target })}
-        />
-      </div>
       <Button type="submit" variant="primary" disabled={run.busy} title={hasMask ? undefined : "Select an area first"}>
         {run.busy ? "Generating…" : "Generate fill"}
       </Button>

@@ -8,6 +8,7 @@ import { ErrorText } from "../common/ErrorText";
 import { describeError, type JobView, maskFromBlob, submitSegment } from "./aiApi";
 import { Choice } from "./fields";
 import { JobStatus } from "./JobStatus";
+import { sourceField } from "./source";
 import { useJobRun } from "./useJobRun";
 import { checkSegmentPoints } from "./validate";
 
@@ -15,7 +16,7 @@ import { checkSegmentPoints } from "./validate";
  * Segment by click: points on the canvas (click: the object; Alt/Shift + click: not the
  * object), then the server's mask previewed over the canvas (green), to use as the fill mask.
  */
-export function SegmentSection({ session, stage }: { session: DocumentSession; stage: boolean }) {
+export function SegmentSection({ session, stage, source }: { session: DocumentSession; stage: boolean; source: string }) {
   const tool = useEditorStore((s) => s.tool);
   const setTool = useEditorStore((s) => s.setTool);
   const points = useMaskStore((s) => s.segmentPoints);
@@ -51,6 +52,7 @@ export function SegmentSection({ session, stage }: { session: DocumentSession; s
         points: points.map((p) => [p.x, p.y]),
         point_labels: points.map((p) => (p.positive ? 1 : 0)),
         output,
+        ...sourceField(source),
         stage,
       }),
     );

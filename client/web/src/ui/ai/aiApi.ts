@@ -42,6 +42,8 @@ export interface SegmentRequest {
   points: [number, number][];
   point_labels: (0 | 1)[];
   output: "mask" | "cutout";
+  /** a layer to read instead of the composite */
+  layer_id?: string;
   stage: boolean;
 }
 
@@ -53,7 +55,7 @@ export function submitSegment(docId: string, body: SegmentRequest): Promise<JobV
   return requestJson<JobView>("POST", `/api/docs/${enc(docId)}/ai/segment`, { json: body });
 }
 
-export function submitRemoveBackground(docId: string, body: { layer_id: string; stage: boolean }): Promise<JobView> {
+export function submitRemoveBackground(docId: string, body: { layer_id?: string; stage: boolean }): Promise<JobView> {
   return requestJson<JobView>("POST", `/api/docs/${enc(docId)}/ai/remove-background`, { json: body });
 }
 

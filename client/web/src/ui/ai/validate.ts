@@ -29,7 +29,6 @@ export interface FillForm {
   strength: string;
   seedMode: "random" | "fixed";
   seed: string;
-  target: "new" | "selected";
 }
 
 export const FILL_DEFAULTS: FillForm = {
@@ -40,7 +39,6 @@ export const FILL_DEFAULTS: FillForm = {
   strength: "0.99",
   seedMode: "random",
   seed: "0",
-  target: "new",
 };
 
 export type FillField = keyof FillForm;

@@ -1,4 +1,4 @@
-import { elapsedMs, formatElapsed, isActive, type JobEntry, kindName, labelDetail } from "../../jobs/board";
+import { elapsedMs, formatElapsed, inputsText, isActive, type JobEntry, kindName, labelDetail } from "../../jobs/board";
 import { Button } from "../common/Button";
 import { ErrorText } from "../common/ErrorText";
 
@@ -31,11 +31,16 @@ export interface JobRowProps {
   onReview?: (job: JobEntry) => void;
 }
 
-/** One job: kind, who, state, progress bar, elapsed; cancel while it runs; the error if it failed. */
+/**
+ * One job: kind, who, state, progress bar, elapsed; what it read; once done, its result's
+ * name, which says what ran (a fallback is marked); cancel while it runs; the error if it failed.
+ */
 export function JobRow({ job, now, mine, canCancel, cancelling, error, onCancel, onReview }: JobRowProps) {
   const active = isActive(job.state);
   const elapsed = elapsedMs(job, now);
   const detail = labelDetail(job);
+  const reads = inputsText(job);
+  const outcome = job.state === "done" && job.method !== null ? job.label : "";
   const who = job.name || job.user || "someone";
   const progress = job.state === "done" ? 100 : job.progress;
   const stateText = job.state === "running" && cancelling ? "cancelling" : job.state;
@@ -58,6 +63,21 @@ export function JobRow({ job, now, mine, canCancel, cancelling, error, onCancel,
       {detail ? (
         <div className="truncate text-[11px] text-neutral-300" title={detail}>
           “{detail}”
+        </div>
+      ) : null}
+      {outcome ? (
+        <div data-testid="job-outcome" className="flex items-center gap-1 text-[11px] text-neutral-200" title={job.method ?? undefined}>
+          <span className="min-w-0 truncate">{outcome}</span>
+          {job.fallback ? (
+            <span className="shrink-0 rounded bg-amber-800/70 px-1 text-[10px] text-amber-100" title={job.method ?? undefined}>
+              fallback
+            </span>
+          ) : null}
+        </div>
+      ) : null}
+      {reads ? (
+        <div data-testid="job-inputs" className="truncate text-[10px] text-neutral-400" title={`Read: ${reads}`}>
+          Read: {reads}
         </div>
       ) : null}
       <div
