@@ -4,6 +4,7 @@ pass the tests. (The inner test run skips this test, or it would recurse forever
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -81,9 +82,18 @@ def test_fresh_clone_runs_and_passes(tmp_path: Path) -> None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
                     assert r.status == 200
+                    health = json.loads(r.read())
                     break
             except OSError:
                 time.sleep(0.5)
+
+        # Background removal runs its real model out of the box; the server needs no torch.
+        remove_bg = health["ai"]["pipelines"]["remove_bg"]
+        assert (remove_bg["mode"], remove_bg["model"]) == ("real", "u2netp"), health["ai"]
+        no_torch = subprocess.run(
+            [str(clone / ".venv/bin/python"), "-c", "import torch"], capture_output=True
+        )
+        assert no_torch.returncode != 0, "make run installed torch"
 
         # `make run` built the browser app and the server serves it at / with its assets.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:

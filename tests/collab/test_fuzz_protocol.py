@@ -88,7 +88,10 @@ def updates(draw: st.DrawFn) -> bytes:
     how = draw(st.sampled_from(["as is", "as is", "flip", "cut", "insert"]))
     if how == "as is" or not update:
         return update
-    pos = draw(st.integers(0, len(update) - 1))
+    # Drawn independently of the update's length: yrs encodes a map's entries in a hash order
+    # chosen per process, so the same edits can give updates of slightly different lengths,
+    # and a draw bounded by the length would make hypothesis see a flaky strategy.
+    pos = draw(st.integers(0, 2**16)) % len(update)
     if how == "flip":
         return update[:pos] + bytes([update[pos] ^ draw(st.integers(1, 255))]) + update[pos + 1 :]
     if how == "cut":

@@ -578,6 +578,7 @@ class TestSlowJobs:
     def settings(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         # Long enough that a cancel sent at 10 % lands before the last step even on a busy
         # machine (12 iterations once finished first under load).
+        no_rembg_model(tmp_path, monkeypatch)
         monkeypatch.setenv("NEXUS_AI_GRABCUT_ITERATIONS", "20")  # the most allowed
         monkeypatch.setenv("NEXUS_AI_FALLBACK_MAX_SIDE", "640")
         return settings_for(tmp_path, jobs_lease_seconds=3.0)
