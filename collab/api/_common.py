@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
+from canvasdoc.canvas import Canvas, LayerNotFound
 from collab.api.errors import ApiError
 from collab.auth.identity import Principal, check_doc_id
 from collab.server import Server
 from collab.session.room import Room
 from persistence.access import UserNotFound
 from persistence.errors import DocumentNotFound
+
+T = TypeVar("T")
 
 
 def server_of(request: Request) -> Server:
@@ -96,3 +100,30 @@ async def json_body(request: Request, *, max_bytes: int = 64 * 1024) -> dict[str
             400, "bad_json", f"request body must be a JSON object, got {type(body).__name__}"
         )
     return body
+
+
+def edit_as_caller(
+    room: Room, principal: Principal, doc_id: str, change: Callable[[Canvas], T]
+) -> T:
+    """``change`` as one undo step of the caller's: the capture is cut before and after, so it
+    never merges with an edit they made a moment ago. An unknown layer answers 404."""
+    user = principal.user_id
+    room.undo.track(user)
+    room.undo.cut(user)
+    try:
+        return room.edit(principal, change)
+    except LayerNotFound as exc:
+        raise ApiError(404, "not_found", f"{exc} in document {doc_id!r}") from None
+    finally:
+        room.undo.cut(user)
+
+
+def undo_answer(
+    room: Room, principal: Principal, body: dict[str, Any], status: int = 200
+) -> JSONResponse:
+    """``body`` with the caller's undo state (``can_undo``, ``can_redo``, ``user``)."""
+    state = room.undo.state(principal.user_id)
+    return JSONResponse(
+        {**body, "can_undo": state.can_undo, "can_redo": state.can_redo, "user": principal.user_id},
+        status_code=status,
+    )

@@ -31,7 +31,6 @@ from canvasdoc.canvas import (
     BLEND_MODES,
     Canvas,
     Layer,
-    LayerNotFound,
     SchemaError,
     validate_blend_mode,
     validate_bool,
@@ -39,13 +38,17 @@ from canvasdoc.canvas import (
     validate_opacity,
     validate_text,
 )
-from collab.api._common import existing_doc_id, json_body, principal_of, room_for
+from collab.api._common import (
+    edit_as_caller,
+    existing_doc_id,
+    json_body,
+    principal_of,
+    room_for,
+    undo_answer,
+)
 from collab.api.docs import layer_json
 from collab.api.errors import ApiError
-from collab.auth.identity import Principal
-from collab.session.room import Room
 
-T = TypeVar("T")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 # What PATCH may change, with the schema's own validators (id, kind, blob, provenance and
@@ -112,30 +115,6 @@ def _refuse_locked(layer: Layer, doing: str) -> NoReturn:
     )
 
 
-def _edit(room: Room, principal: Principal, doc_id: str, change: Callable[[Canvas], T]) -> T:
-    """``change`` as one undo step of the caller's (cut from their edits before and after);
-    an unknown layer answers 404."""
-    user = principal.user_id
-    room.undo.track(user)
-    room.undo.cut(user)
-    try:
-        return room.edit(principal, change)
-    except LayerNotFound as exc:
-        raise ApiError(404, "not_found", f"{exc} in document {doc_id!r}") from None
-    finally:
-        room.undo.cut(user)
-
-
-def _answer(
-    room: Room, principal: Principal, body: dict[str, Any], status: int = 200
-) -> JSONResponse:
-    state = room.undo.state(principal.user_id)
-    return JSONResponse(
-        {**body, "can_undo": state.can_undo, "can_redo": state.can_redo, "user": principal.user_id},
-        status_code=status,
-    )
-
-
 @_with_blend_modes
 async def add_paint_layer(request: Request) -> JSONResponse:
     """Add an empty paint layer.
@@ -192,14 +171,14 @@ async def add_paint_layer(request: Request) -> JSONResponse:
         )
 
     async with room_for(request, doc_id) as room:
-        layer_id = _edit(room, principal, doc_id, change)
+        layer_id = edit_as_caller(room, principal, doc_id, change)
         canvas = Canvas(room.doc)
         answer = {
             "id": layer_id,
             "index": canvas.layer_ids().index(layer_id),
             "layer": layer_json(canvas.get_layer(layer_id)),
         }
-        response = _answer(room, principal, answer, 201)
+        response = undo_answer(room, principal, answer, 201)
     response.headers["Location"] = f"/api/docs/{doc_id}/layers/{layer_id}.png"
     return response
 
@@ -261,9 +240,9 @@ async def update_layer(request: Request) -> JSONResponse:
             canvas.update_layer(layer_id, **changed)
 
     async with room_for(request, doc_id) as room:
-        _edit(room, principal, doc_id, change)
+        edit_as_caller(room, principal, doc_id, change)
         layer = Canvas(room.doc).get_layer(layer_id)
-        return _answer(room, principal, {"layer": layer_json(layer)})
+        return undo_answer(room, principal, {"layer": layer_json(layer)})
 
 
 async def reorder_layer(request: Request) -> JSONResponse:
@@ -318,13 +297,13 @@ async def reorder_layer(request: Request) -> JSONResponse:
             raise SchemaError("index", exc.value, exc.expected) from None
 
     async with room_for(request, doc_id) as room:
-        _edit(room, principal, doc_id, change)
+        edit_as_caller(room, principal, doc_id, change)
         canvas = Canvas(room.doc)
         answer = {
             "index": canvas.layer_ids().index(layer_id),
             "layer": layer_json(canvas.get_layer(layer_id)),
         }
-        return _answer(room, principal, answer)
+        return undo_answer(room, principal, answer)
 
 
 async def delete_layer(request: Request) -> JSONResponse:
@@ -357,8 +336,8 @@ async def delete_layer(request: Request) -> JSONResponse:
         return layer
 
     async with room_for(request, doc_id) as room:
-        removed = _edit(room, principal, doc_id, change)
-        return _answer(room, principal, {"id": removed.id, "name": removed.name})
+        removed = edit_as_caller(room, principal, doc_id, change)
+        return undo_answer(room, principal, {"id": removed.id, "name": removed.name})
 
 
 class _LayerRoute(Route):

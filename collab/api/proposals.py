@@ -27,7 +27,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from canvasdoc.canvas import Canvas, Layer, LayerNotFound, NotAProposal
-from collab.api._common import existing_doc_id, json_body, principal_of, room_for
+from collab.api._common import (
+    edit_as_caller,
+    existing_doc_id,
+    json_body,
+    principal_of,
+    room_for,
+    undo_answer,
+)
 from collab.api.ai_jobs import submit_job
 from collab.api.docs import layer_json
 from collab.api.errors import ApiError
@@ -56,26 +63,11 @@ def _layer_id(request: Request) -> str:
 
 
 def _edit(room: Room, principal: Principal, doc_id: str, change: Callable[[Canvas], None]) -> None:
-    """``change`` as one undo step of the caller's (the capture is cut before and after, so
-    it never merges with an edit they made a moment ago); 404 / 409 as the layer says."""
-    user = principal.user_id
-    room.undo.track(user)
-    room.undo.cut(user)
+    """``change`` as one undo step of the caller's; 404 / 409 as the layer says."""
     try:
-        room.edit(principal, change)
-    except LayerNotFound as exc:
-        raise ApiError(404, "not_found", f"{exc} in document {doc_id!r}") from None
+        edit_as_caller(room, principal, doc_id, change)
     except NotAProposal as exc:
         raise ApiError(409, "not_a_proposal", str(exc)) from None
-    finally:
-        room.undo.cut(user)
-
-
-def _answer(room: Room, principal: Principal, body: dict[str, Any]) -> JSONResponse:
-    state = room.undo.state(principal.user_id)
-    return JSONResponse(
-        {**body, "can_undo": state.can_undo, "can_redo": state.can_redo, "user": principal.user_id}
-    )
 
 
 async def accept(request: Request) -> JSONResponse:
@@ -102,7 +94,7 @@ async def accept(request: Request) -> JSONResponse:
     async with room_for(request, doc_id) as room:
         _edit(room, principal, doc_id, lambda canvas: canvas.accept_proposal(layer_id))
         layer = Canvas(room.doc).get_layer(layer_id)
-        return _answer(room, principal, {"layer": layer_json(layer)})
+        return undo_answer(room, principal, {"layer": layer_json(layer)})
 
 
 async def discard(request: Request) -> JSONResponse:
@@ -133,7 +125,7 @@ async def discard(request: Request) -> JSONResponse:
             canvas.discard_proposal(layer_id)
 
         _edit(room, principal, doc_id, change)
-        return _answer(room, principal, {"id": layer_id, "name": removed[0].name})
+        return undo_answer(room, principal, {"id": layer_id, "name": removed[0].name})
 
 
 async def rerun(request: Request) -> Response:

@@ -100,7 +100,7 @@ class TokenIssuer:
             raise TokenInvalid(f"invalid token: unknown type {raw['typ']!r}") from None
         if kind not in types:
             expected = " or ".join(t.value for t in types)
-            raise TokenInvalid(f"a {kind.value} token cannot be used here (expected {expected})")
+            raise TokenInvalid(f"this {kind.value} token cannot be used here (expected {expected})")
         return Claims(
             type=kind,
             subject=str(raw["sub"]),
