@@ -30,5 +30,6 @@ def test_the_docs_page_lists_the_operations(browser: Any, web_server: str) -> No
     assert f"{web_server}/openapi.json" in requested
     elsewhere = [url for url in requested if not url.startswith((web_server, "data:"))]
     assert not elsewhere, f"the docs page loaded from elsewhere: {elsewhere}"
+    page.screenshot(path="/tmp/api-docs.png")
     context.close()
     log.assert_clean()
