@@ -18,6 +18,7 @@ def test_create_open_rename_delete_from_the_home_page(browser: Any, web_server: 
     page = context.new_page()
     log.attach(page)
     page.goto(f"{web_server}/?user=carol&name=Carol")
+    assert page.get_by_role("link", name="API docs").get_attribute("href") == "/api-docs"
     page.get_by_role("button", name="New canvas").first.click()
     page.get_by_label("Name").fill("Harbour sketch")
     page.get_by_label("Width").fill("320")

@@ -45,6 +45,13 @@ export function HomePage() {
         <span className="text-sm font-semibold tracking-wide">Nexus Canvas</span>
         <span className="text-xs text-neutral-400">Your canvases</span>
         <div className="flex-1" />
+        <a
+          href="/api-docs"
+          className="text-xs text-neutral-400 hover:text-neutral-100"
+          title="The REST API, readable and with Try it out"
+        >
+          API docs
+        </a>
         <AccountBadge />
         {docs && docs.length > 0 ? (
           <Button variant="primary" onClick={() => setCreating(true)}>
