@@ -149,7 +149,13 @@ class CanvasClient:
             async with asyncio.timeout(2):
                 while self._ws is not None and not self._outbox.empty():
                     await asyncio.sleep(0.01)
-        self._online.clear()
+        self._online.clear()  # the run loop waits for this before it reconnects
+        ws = self._ws
+        if ws is not None:
+            # A normal close (1000): cancelling the task inside `connect()` would send 1011.
+            with contextlib.suppress(TimeoutError, websockets.WebSocketException, OSError):
+                async with asyncio.timeout(2):
+                    await ws.close()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

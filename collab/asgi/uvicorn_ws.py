@@ -16,11 +16,18 @@ refuses (returns False) whenever a direct write could be wrong — before the ha
 close was sent or received, when the transport is paused by back-pressure, or when
 permessage-deflate was negotiated — and the caller then falls back to the ASGI ``send``.
 Receiving, the handshake, pings and closes stay entirely uvicorn's.
+
+Two changes to its logging: a refused upgrade (the app answered with an HTTP denial) is a
+completed handshake, not an error (uvicorn logs "ASGI callable returned without completing
+handshake." at ERROR for each); and the INFO lines uvicorn and websockets write for every
+handshake ("WebSocket /ws/x" [accepted], "connection open", "connection rejected") are
+logged at DEBUG: the app logs refusals itself, rate-limited (collab/asgi/ws_endpoint.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -114,6 +121,21 @@ class _Inbox:
         return len(self._items)
 
 
+class _HandshakeLog(logging.LoggerAdapter[logging.Logger]):
+    """``uvicorn.error`` with the per-handshake INFO lines moved to DEBUG; warnings and errors
+    stay as they are. ``level`` is read by uvicorn (its TRACE checks)."""
+
+    @property
+    def level(self) -> int:
+        return self.logger.level
+
+    def info(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.debug(msg, *args, **kwargs)
+
+
+_HANDSHAKE_LOG = _HandshakeLog(logging.getLogger("uvicorn.error"))
+
+
 class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol that exposes ``try_write`` and
     ``set_receiver`` to the app."""
@@ -122,6 +144,8 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.logger = _HANDSHAKE_LOG  # type: ignore[assignment]
+        self.conn.logger = _HANDSHAKE_LOG
         self._backlog: list[Any] = []  # parsed events not handled yet (a long read)
         self._turn_paused = False
         self.queue = _Inbox()  # type: ignore[assignment]
@@ -154,7 +178,15 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
-        if message["type"] == "websocket.accept" and self.handshake_complete:
+        if (
+            message["type"] == "websocket.http.response.body"
+            and not message.get("more_body", False)
+            and self.initial_response is not None
+        ):
+            # The denial response was the handshake's answer: uvicorn's run_asgi would log
+            # a refused upgrade at ERROR as a handshake never completed.
+            self.handshake_complete = True
+        elif message["type"] == "websocket.accept" and self.handshake_complete:
             # The handshake's request and response (headers and all, ~3 KiB) are not needed
             # once the response is sent; an idle connection should not keep them for hours.
             del self.request, self.response

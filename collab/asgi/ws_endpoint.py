@@ -26,12 +26,24 @@ from collab.exceptions import (
     RateLimited,
     TextFrame,
 )
+from collab.observability.logs import ThrottledLog
 from collab.server import Server
 from collab.session.connection import Connection
 from collab.session.room import Room
 from collab.session.transport import ChannelClosed
 
 log = logging.getLogger(__name__)
+_REFUSAL_LINES_PER_SECOND = 10
+# Per process, as the log it protects; a refusal past the limit is still counted in metrics.
+_refusals = ThrottledLog(log, logging.WARNING, _REFUSAL_LINES_PER_SECOND)
+_bad_input = ThrottledLog(log, logging.WARNING, _REFUSAL_LINES_PER_SECOND)
+# Close codes counted as a client sent them when the client ended the connection; any other
+# code a client sends (its own 1011 on exit, an application code) is counted as "client":
+# it is not the server's verdict, and clients must not add label values at will.
+_CLIENT_ENDS = frozenset((close_codes.NORMAL, close_codes.GOING_AWAY, 1005, 1006, 1012))
+_SERVER_CODES = frozenset(
+    v for k, v in vars(close_codes).items() if k.isupper() and isinstance(v, int)
+)
 _CLOSE_TIMEOUT = 2.0
 _FAIR_SHARE = 16  # frames handled from one connection before others get a turn
 
@@ -41,14 +53,28 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     address = websocket.client.host if websocket.client else "unknown"
     refused = server.address_guard.admit(address)
     if refused is not None:
-        log.warning("connection refused", extra={"address": address, "reason": refused})
         server.metrics.connections_refused.inc()
-        await _deny(websocket, 429, refused)
+        code = await _deny(websocket, 429, refused)
+        _refusal(server, websocket, address, code, refused)
         return
     try:
-        await _accepted(websocket, server)
+        await _accepted(websocket, server, address)
     finally:
         server.address_guard.release(address)
+
+
+def _refusal(
+    server: Server, websocket: WebSocket, address: str, code: int, reason: str, **who: object
+) -> None:
+    """Count a refused upgrade under the HTTP status or close code it got, and log it: an
+    expected event (a bad token, a foreign origin, a limit), so a warning, and rate-limited,
+    since a client can cause any number of them."""
+    server.metrics.connections_closed.labels(str(code)).inc()
+    doc_id = websocket.scope["path"].removeprefix("/ws/")[:140]
+    _refusals.log(
+        "connection refused",
+        {"address": address, "doc_id": doc_id, "code": code, "reason": reason, **who},
+    )
 
 
 async def _close_at_once(websocket: WebSocket, code: int, reason: str) -> None:
@@ -73,39 +99,46 @@ def origin_allowed(origin: str, connection: HTTPConnection, allowed: tuple[str, 
     return urlsplit(origin).netloc == host
 
 
-async def _deny(websocket: WebSocket, status: int, message: str) -> None:
-    """Refuse the upgrade with an HTTP answer (or a close where the server cannot)."""
+async def _deny(websocket: WebSocket, status: int, message: str) -> int:
+    """Refuse the upgrade with an HTTP answer (or a close where the server cannot); returns
+    the status or close code sent."""
     response = JSONResponse({"error": "refused", "message": message}, status_code=status)
     try:
         await websocket.send_denial_response(response)
     except RuntimeError:
         await websocket.accept()
         await websocket.close(close_codes.TRY_AGAIN_LATER, message[:120])
+        return close_codes.TRY_AGAIN_LATER
+    return status
 
 
-async def _accepted(websocket: WebSocket, server: Server) -> None:
+async def _accepted(websocket: WebSocket, server: Server, address: str) -> None:
     settings = server.settings
     # Taken from the raw path: the route pattern's "$" would let "doc\n" match as "doc".
     doc_id = websocket.scope["path"].removeprefix("/ws/")
     origin = websocket.headers.get("origin")
     if origin is not None and not origin_allowed(origin, websocket, settings.origins):
-        log.warning("connection refused", extra={"doc_id": doc_id[:140], "origin": origin})
-        await _deny(websocket, 403, f"origin {origin!r} is not allowed (NEXUS_ALLOWED_ORIGINS)")
+        reason = f"origin {origin!r} is not allowed (NEXUS_ALLOWED_ORIGINS)"
+        code = await _deny(websocket, 403, reason)
+        _refusal(server, websocket, address, code, reason, origin=origin)
         return
+    principal = None
     try:
         check_doc_id(doc_id)
         principal = await server.authenticator.authenticate(websocket)
         role = await server.access.require(principal, doc_id, "viewer", create=True)
     except AuthenticationError as exc:
-        log.info("connection refused", extra={"doc_id": doc_id[:140], "reason": str(exc)})
+        who = {"user": principal.user_id} if principal is not None else {}
         if exc.status == 400:
             await _close_at_once(websocket, close_codes.INVALID_DOCUMENT_ID, str(exc))
+            code = close_codes.INVALID_DOCUMENT_ID
         else:  # refused before any document data is sent
-            await _deny(websocket, exc.status, str(exc))
+            code = await _deny(websocket, exc.status, str(exc))
+        _refusal(server, websocket, address, code, str(exc), **who)
         return
     except InvalidDocumentId as exc:
-        log.info("connection refused", extra={"doc_id": doc_id[:140], "reason": str(exc)})
         await _close_at_once(websocket, close_codes.INVALID_DOCUMENT_ID, str(exc))
+        _refusal(server, websocket, address, close_codes.INVALID_DOCUMENT_ID, str(exc))
         return
     await websocket.accept(subprotocol=_subprotocol(websocket))
     channel = StarletteChannel(websocket, max_frame_bytes=settings.max_frame_bytes)
@@ -120,6 +153,14 @@ async def _accepted(websocket: WebSocket, server: Server) -> None:
         role=role,
     )
     server.metrics.connections.inc()
+    ended_by_client = False
+
+    def client_closed(code: int | None) -> None:
+        nonlocal ended_by_client
+        if not conn.closed.is_set():  # not after the server's own close
+            ended_by_client = code != 1012  # 1012: uvicorn's shutdown, not the client
+            conn.abort(code or close_codes.NORMAL, "closed by client")
+
     try:
         try:
             room = await server.rooms.acquire(doc_id)
@@ -129,25 +170,38 @@ async def _accepted(websocket: WebSocket, server: Server) -> None:
             return
         try:
             room.join(conn)
-            await _serve(room, conn, channel)
+            await _serve(room, conn, channel, client_closed)
         finally:
             room.leave(conn)
             server.rooms.release(doc_id)
     finally:
         server.metrics.connections.dec()
-        server.metrics.connections_closed.labels(str(conn.close_code)).inc()
+        server.metrics.connections_closed.labels(_closed_label(conn, ended_by_client)).inc()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_CLOSE_TIMEOUT):
                 await channel.close(conn.close_code or close_codes.NORMAL, conn.close_reason)
 
 
-async def _serve(room: Room, conn: Connection, channel: StarletteChannel) -> None:
+def _closed_label(conn: Connection, ended_by_client: bool) -> str:
+    """The ``code`` label a closed connection is counted under (docs/operations.md)."""
+    code = conn.close_code
+    if code in _CLIENT_ENDS or (not ended_by_client and code in _SERVER_CODES):
+        return str(code)
+    return "client"  # a code of the client's own, also one a failed send reported
+
+
+async def _serve(
+    room: Room,
+    conn: Connection,
+    channel: StarletteChannel,
+    client_closed: Callable[[int | None], None],
+) -> None:
     # Binary messages go straight from the protocol to the room when it can (fast_ws), and
     # so do a text message and the disconnect: then no reader task waits for each connection.
     if channel.set_receiver(
         _receiver(room, conn, channel.max_frame_bytes),
         on_text=lambda: _fail(room, conn, TextFrame()),
-        on_closed=lambda code: conn.abort(code or close_codes.NORMAL, "closed by client"),
+        on_closed=client_closed,
     ):
         try:
             await conn.closed.wait()
@@ -155,7 +209,7 @@ async def _serve(room: Room, conn: Connection, channel: StarletteChannel) -> Non
             channel.clear_receiver()
             await conn.stop()
         return
-    reader = asyncio.create_task(_read(room, conn), name=f"recv:{conn.id}")
+    reader = asyncio.create_task(_read(room, conn, client_closed), name=f"recv:{conn.id}")
     try:
         await conn.closed.wait()
     finally:
@@ -183,7 +237,7 @@ def _handle(room: Room, conn: Connection, frame: bytes) -> None:
     room.receive(conn, frame)
 
 
-async def _read(room: Room, conn: Connection) -> None:
+async def _read(room: Room, conn: Connection, client_closed: Callable[[int | None], None]) -> None:
     received = 0
     try:
         while True:
@@ -195,7 +249,7 @@ async def _read(room: Room, conn: Connection) -> None:
                 # connection's backlog runs ahead of every other connection's messages.
                 await asyncio.sleep(0)
     except ChannelClosed as exc:
-        conn.abort(exc.code or close_codes.NORMAL, "closed by client")
+        client_closed(exc.code)
     except Exception as exc:
         _fail(room, conn, exc)
 
@@ -221,9 +275,9 @@ _CLOSE_CODES: tuple[tuple[type[Exception], int], ...] = (
 
 
 def _refuse(room: Room, conn: Connection, code: int, exc: Exception) -> None:
-    log.warning(
+    _bad_input.log(
         "closing connection after bad input",
-        extra={
+        {
             "doc_id": room.doc_id,
             "connection": conn.id,
             "user": conn.principal.user_id,

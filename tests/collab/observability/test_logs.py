@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from collab.observability.logs import JsonFormatter, TextFormatter, configure_logging
+from collab.observability.logs import (
+    JsonFormatter,
+    TextFormatter,
+    ThrottledLog,
+    configure_logging,
+)
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture
@@ -145,3 +151,75 @@ def test_configure_logging_installs_one_handler(
     (handler,) = root_logger.handlers
     assert isinstance(handler.formatter, formatter)
     assert root_logger.level == logging.WARNING
+
+
+@pytest.mark.parametrize("formatter", [JsonFormatter, TextFormatter])
+def test_uvicorns_colour_copy_of_the_message_is_not_an_extra(
+    capture: tuple[logging.Logger, logging.StreamHandler[io.StringIO]],
+    formatter: type[logging.Formatter],
+) -> None:
+    logger, handler = capture
+    handler.setFormatter(formatter())
+    # As uvicorn logs its start-up lines: the message again, coloured, for its own formatter.
+    logger.info("Started server process [%d]", 42, extra={"color_message": "[\x1b[36m%d\x1b[0m]"})
+    text = handler.stream.getvalue()
+    assert "Started server process [42]" in text
+    assert "color_message" not in text and "\x1b" not in text and "u001b" not in text
+
+
+def test_text_escapes_control_characters_in_the_message(
+    capture: tuple[logging.Logger, logging.StreamHandler[io.StringIO]],
+) -> None:
+    logger, handler = capture
+    handler.setFormatter(TextFormatter())
+    # A request path as uvicorn logs it, percent-decoded: colour codes and a forged line.
+    logger.info('"GET %s"', "/ws/\x1b[31mred\nERROR forged")
+    (line,) = _lines(handler)
+    assert "\x1b" not in line
+    assert line.endswith('"GET /ws/\\x1b[31mred\\x0aERROR forged"')
+
+
+def test_configure_logging_takes_uvicorns_loggers_over(root_logger: logging.Logger) -> None:
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    foreign = logging.StreamHandler(io.StringIO())
+    uvicorn_error.addHandler(foreign)
+    uvicorn_error.propagate = False
+    uvicorn_error.setLevel(logging.DEBUG)
+    try:
+        configure_logging("INFO", "json")
+        assert uvicorn_error.handlers == []
+        assert uvicorn_error.propagate
+        assert uvicorn_error.getEffectiveLevel() == logging.INFO
+    finally:
+        uvicorn_error.handlers.clear()
+        uvicorn_error.propagate = True
+        uvicorn_error.setLevel(logging.NOTSET)
+
+
+def test_throttled_log_keeps_to_its_rate_and_counts_what_it_dropped(
+    capture: tuple[logging.Logger, logging.StreamHandler[io.StringIO]],
+) -> None:
+    logger, handler = capture
+    handler.setFormatter(JsonFormatter())
+    clock = ManualClock()
+    throttled = ThrottledLog(logger, logging.WARNING, 3, clock=clock)
+    logged = [throttled.log("refused", {"n": n}) for n in range(7)]
+    assert logged == [True, True, True, False, False, False, False]
+    assert throttled.suppressed == 4
+    clock.advance(0.999)
+    assert not throttled.log("refused", {"n": 7})  # still the same second
+    clock.advance(0.001)
+    assert throttled.log("refused", {"n": 8})
+    assert throttled.suppressed == 0
+    entries = _json_lines(handler)
+    assert [e["n"] for e in entries] == [0, 1, 2, 8]
+    assert {e["level"] for e in entries} == {"warning"}
+    assert "suppressed" not in entries[0]
+    assert entries[-1]["suppressed"] == 5
+
+
+def test_throttled_log_needs_a_positive_rate(
+    capture: tuple[logging.Logger, logging.StreamHandler[io.StringIO]],
+) -> None:
+    with pytest.raises(ValueError, match="per_second must be at least 1, got 0"):
+        ThrottledLog(capture[0], logging.WARNING, 0)
