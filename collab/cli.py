@@ -193,6 +193,7 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    from collab.ai.host import job_timeouts
     from inference.jobs.links import HttpLink
     from inference.jobs.queue import queue_from_url
     from inference.jobs.worker import run_standalone
@@ -206,7 +207,8 @@ def _worker(args: argparse.Namespace) -> int:
     )
     link = HttpLink(settings.server_url, token=settings.worker_token)
     log.info("worker starting", extra={"server": settings.server_url, "queue": queue.kind})
-    asyncio.run(run_standalone(queue, link, ai_config, worker_id=args.worker_id))
+    timeouts = job_timeouts(settings)
+    asyncio.run(run_standalone(queue, link, ai_config, worker_id=args.worker_id, timeouts=timeouts))
     return 0
 
 

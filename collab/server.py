@@ -87,7 +87,7 @@ class Server:
             keep_unedited=self._has_sharing,
         )
         # AI jobs: the queue, the workers' reports, and in embedded mode the worker itself.
-        self.jobs = JobsHost(settings, self.store, self.rooms)
+        self.jobs = JobsHost(settings, self.store, self.rooms, metrics=self.metrics.jobs)
         self._stack: AsyncExitStack | None = None
 
     async def start(self) -> None:

@@ -62,6 +62,9 @@ def _one_of(choices: tuple[str, ...], joiner: str = " or ") -> _Check:
 _HTTP_URL = _Check(
     lambda url: url is None or url.startswith(("http://", "https://")), "an http(s):// URL"
 )
+_JOB_TIMEOUT = _Check(
+    lambda s: s is None or 0.1 <= s <= 86400, "0.1 to 86400 seconds (or unset: the default)"
+)
 _SECRET = _Check(
     lambda secret: secret is None or len(secret.encode()) >= 32,
     "at least 32 bytes",
@@ -142,6 +145,12 @@ class Settings:
     jobs_max_attempts: int = _checked(3, _between(1, 100))
     # a worker silent this long on a job is presumed dead
     jobs_lease_seconds: float = _checked(30.0, _between(0.1, 3600, "0.1 to 3600 seconds"))
+    # seconds a job may run before it fails and its worker process is restarted ...
+    jobs_timeout_seconds: float = _checked(600.0, _between(0.1, 86400, "0.1 to 86400 seconds"))
+    # ... and per kind of job (None: jobs_timeout_seconds)
+    jobs_timeout_generative_fill: float | None = _checked(None, _JOB_TIMEOUT)
+    jobs_timeout_segment: float | None = _checked(None, _JOB_TIMEOUT)
+    jobs_timeout_remove_background: float | None = _checked(None, _JOB_TIMEOUT)
     jobs_embedded_worker: bool = True  # without REDIS_URL, run the worker (one child process)
     # longest prompt (and negative prompt) of a job
     jobs_max_prompt_chars: int = _checked(1000, _between(1, 100_000))
@@ -282,6 +291,10 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "jobs_max_queued": ("NEXUS_JOBS_MAX_QUEUED", int),
     "jobs_max_attempts": ("NEXUS_JOBS_MAX_ATTEMPTS", int),
     "jobs_lease_seconds": ("NEXUS_JOBS_LEASE_SECONDS", float),
+    "jobs_timeout_seconds": ("NEXUS_JOBS_TIMEOUT_SECONDS", float),
+    "jobs_timeout_generative_fill": ("NEXUS_JOBS_TIMEOUT_GENERATIVE_FILL", float),
+    "jobs_timeout_segment": ("NEXUS_JOBS_TIMEOUT_SEGMENT", float),
+    "jobs_timeout_remove_background": ("NEXUS_JOBS_TIMEOUT_REMOVE_BACKGROUND", float),
     "jobs_embedded_worker": ("NEXUS_JOBS_EMBEDDED_WORKER", _bool),
     "jobs_max_prompt_chars": ("NEXUS_JOBS_MAX_PROMPT_CHARS", int),
     "jobs_max_steps": ("NEXUS_JOBS_MAX_STEPS", int),

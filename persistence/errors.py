@@ -6,6 +6,7 @@
      ├── DocumentNotFound
      ├── DocumentExists
      ├── SnapshotNotFound
+     ├── StaleFence        a snapshot write under a lease another writer has since taken over
      ├── BlobNotFound
      ├── TaskNotFound
      ├── StoreNotStarted
@@ -39,6 +40,21 @@ class SnapshotNotFound(StoreError):
         super().__init__(f"snapshot {snapshot_id} of document {doc_id!r} not found")
         self.doc_id = doc_id
         self.snapshot_id = snapshot_id
+
+
+class StaleFence(StoreError):
+    """A snapshot write carried a fencing token older than the newest one the store has seen
+    for the document: its writer lost the snapshot lease (paused past the TTL) and another
+    holder has written since. Nothing is lost: the update log still holds every update, and
+    the newer holder's snapshot covers them."""
+
+    def __init__(self, doc_id: str, fence: int, newest: int) -> None:
+        super().__init__(
+            f"snapshot of document {doc_id!r} refused: fencing token {fence} older than {newest}"
+        )
+        self.doc_id = doc_id
+        self.fence = fence
+        self.newest = newest
 
 
 class BlobNotFound(StoreError):

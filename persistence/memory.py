@@ -9,11 +9,13 @@ from dataclasses import dataclass, field, replace
 from persistence._checks import check_page, check_up_to_seq
 from persistence.base import Store
 from persistence.blobs import check_blob, check_sha256
+from persistence.documents import DocumentKey, check_fence, document_key
 from persistence.errors import (
     BlobNotFound,
     DocumentExists,
     DocumentNotFound,
     SnapshotNotFound,
+    StaleFence,
     TaskNotFound,
 )
 from persistence.records import (
@@ -43,6 +45,7 @@ class _Doc:
     last_seq: int = 0
     log: list[tuple[int, bytes]] = field(default_factory=list)  # (seq, update), seq ascending
     snapshots: list[_Snapshot] = field(default_factory=list)  # creation order
+    fence: int = 0  # newest fencing token a snapshot write carried
 
 
 class MemoryStore(Store):
@@ -97,6 +100,21 @@ class MemoryStore(Store):
         )
         return records[offset : offset + limit]
 
+    async def list_documents_after(
+        self, after: DocumentKey | None, *, limit: int = 100
+    ) -> list[DocumentRecord]:
+        self._check_started()
+        check_page(limit, 0)
+        records = sorted(
+            (
+                d.record
+                for d in self._docs.values()
+                if after is None or document_key(d.record) > after
+            ),
+            key=document_key,
+        )
+        return records[:limit]
+
     async def rename_document(self, doc_id: str, name: str) -> DocumentRecord:
         self._check_started()
         doc = self._doc(doc_id)
@@ -137,11 +155,22 @@ class MemoryStore(Store):
         )
 
     async def write_snapshot(
-        self, doc_id: str, state: bytes, up_to_seq: int, *, label: str | None = None
+        self,
+        doc_id: str,
+        state: bytes,
+        up_to_seq: int,
+        *,
+        label: str | None = None,
+        fence: int | None = None,
     ) -> int:
         self._check_started()
+        check_fence(fence)
         doc = self._doc(doc_id)
         check_up_to_seq(doc_id, up_to_seq, doc.last_seq)
+        if fence is not None:
+            if fence < doc.fence:
+                raise StaleFence(doc_id, fence, doc.fence)
+            doc.fence = fence
         snapshot = _Snapshot(self._next_snapshot_id, up_to_seq, bytes(state), label, time.time())
         self._next_snapshot_id += 1
         doc.snapshots.append(snapshot)

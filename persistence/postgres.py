@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,11 +35,13 @@ from foundation.urls import redact_url
 from persistence._checks import check_page, check_up_to_seq
 from persistence.base import Store
 from persistence.blobs import check_sha256
+from persistence.documents import DocumentKey, check_fence
 from persistence.errors import (
     BlobNotFound,
     DocumentExists,
     DocumentNotFound,
     SnapshotNotFound,
+    StaleFence,
     StoreError,
     StoreUnavailable,
     TaskNotFound,
@@ -76,6 +79,21 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InvalidCatalogNameError,  # 3D000: no such database
     asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # class 28: bad role/password
 )
+
+# to_timestamp()'s range in Unix seconds (4713 BC .. 294276 AD); beyond it, it raises.
+_EPOCH_RANGE = (-210_866_803_200.0, 9_224_318_016_000.0)
+
+
+def _listing_key(after: tuple[float, str]) -> tuple[float, str]:
+    """A listing key as ``(to_timestamp($n), $m)`` takes it. to_timestamp() of a listed
+    created_at gives back the stored microseconds exactly (a float8 resolves a present-day
+    epoch to well under half a microsecond); a time outside timestamptz's range becomes
+    -Infinity or Infinity, before or after every document."""
+    at, doc_id = after
+    if not _EPOCH_RANGE[0] <= at < _EPOCH_RANGE[1]:
+        at = math.copysign(math.inf, at)
+    return (at, doc_id)
+
 
 _DOC_COLUMNS = (
     "id, owner, name, width, height, dpi, color_profile,"
@@ -154,6 +172,15 @@ WHERE d.id = $1
 # FOR KEY SHARE: a concurrent delete_document waits for the snapshot; appends (which do not
 # touch the key) go on.
 _LOCK_FOR_SNAPSHOT = "SELECT last_seq FROM documents WHERE id = $1 FOR KEY SHARE"
+
+# One statement, so no read-then-write race: records $2 as the document's newest fencing
+# token unless a newer one is there; no row back means the write is stale. The upsert's row
+# lock is held until commit, so a concurrent writer waits and then compares with this token.
+_ADVANCE_FENCE = """
+INSERT INTO snapshot_fences AS f (doc_id, fence) VALUES ($1, $2)
+ON CONFLICT (doc_id) DO UPDATE SET fence = excluded.fence WHERE f.fence <= excluded.fence
+RETURNING fence
+"""
 
 _INSERT_SNAPSHOT_AND_COMPACT = """
 WITH compacted AS (DELETE FROM updates WHERE doc_id = $1 AND seq <= $2)
@@ -431,6 +458,24 @@ class PostgresStore(Store):
             )
         return [DocumentRecord(*row) for row in rows]
 
+    async def list_documents_after(
+        self, after: DocumentKey | None, *, limit: int = 100
+    ) -> list[DocumentRecord]:
+        pool = self._started_pool()
+        check_page(limit, 0)
+        where, params = (
+            ("", ())
+            if after is None
+            else ("WHERE (created_at, id) > (to_timestamp($2), $3)", _listing_key(after))
+        )
+        with self._translate_errors():
+            rows = await pool.fetch(
+                f"SELECT {_DOC_COLUMNS} FROM documents {where} ORDER BY created_at, id LIMIT $1",
+                limit,
+                *params,
+            )
+        return [DocumentRecord(*row) for row in rows]
+
     async def rename_document(self, doc_id: str, name: str) -> DocumentRecord:
         pool = self._started_pool()
         with self._translate_errors():
@@ -488,15 +533,27 @@ class PostgresStore(Store):
         )
 
     async def write_snapshot(
-        self, doc_id: str, state: bytes, up_to_seq: int, *, label: str | None = None
+        self,
+        doc_id: str,
+        state: bytes,
+        up_to_seq: int,
+        *,
+        label: str | None = None,
+        fence: int | None = None,
     ) -> int:
         pool = self._started_pool()
+        check_fence(fence)
         with self._translate_errors():
             async with pool.acquire() as conn, conn.transaction():
                 last_seq = await conn.fetchval(_LOCK_FOR_SNAPSHOT, doc_id)
                 if last_seq is None:
                     raise DocumentNotFound(doc_id)
                 check_up_to_seq(doc_id, up_to_seq, int(last_seq))
+                if fence is not None and await conn.fetchval(_ADVANCE_FENCE, doc_id, fence) is None:
+                    newest = await conn.fetchval(
+                        "SELECT fence FROM snapshot_fences WHERE doc_id = $1", doc_id
+                    )
+                    raise StaleFence(doc_id, fence, int(newest))
                 snapshot_id = await conn.fetchval(
                     _INSERT_SNAPSHOT_AND_COMPACT, doc_id, up_to_seq, bytes(state), label
                 )

@@ -31,11 +31,13 @@ from typing import Concatenate, ParamSpec, TypeVar
 from persistence._checks import check_page, check_up_to_seq
 from persistence.base import Store
 from persistence.blobs import check_blob, check_sha256
+from persistence.documents import DocumentKey, check_fence
 from persistence.errors import (
     BlobNotFound,
     DocumentExists,
     DocumentNotFound,
     SnapshotNotFound,
+    StaleFence,
     StoreError,
     TaskNotFound,
 )
@@ -87,6 +89,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS snapshots_doc_seq ON snapshots (doc_id, seq, id);
+-- The newest fencing token a snapshot write carried, per document (see DocumentLog).
+CREATE TABLE IF NOT EXISTS snapshot_fences (
+    doc_id TEXT PRIMARY KEY REFERENCES documents (id),
+    fence INTEGER NOT NULL
+);
 -- Content-addressed images; created_at is when the blob was last put (see BlobInfo).
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY,
@@ -254,6 +261,12 @@ class SQLiteStore(Store):
         check_page(limit, offset)
         return await self.run(_list_documents, limit, offset)
 
+    async def list_documents_after(
+        self, after: DocumentKey | None, *, limit: int = 100
+    ) -> list[DocumentRecord]:
+        check_page(limit, 0)
+        return await self.run(_list_documents_after, after, limit)
+
     async def rename_document(self, doc_id: str, name: str) -> DocumentRecord:
         return await self.run(_rename_document, doc_id, name, time.time())
 
@@ -272,14 +285,22 @@ class SQLiteStore(Store):
         return await self.run(_load, doc_id)
 
     async def write_snapshot(
-        self, doc_id: str, state: bytes, up_to_seq: int, *, label: str | None = None
+        self,
+        doc_id: str,
+        state: bytes,
+        up_to_seq: int,
+        *,
+        label: str | None = None,
+        fence: int | None = None,
     ) -> int:
+        check_fence(fence)
         return await self.run(
             _write_snapshot,
             doc_id,
             bytes(state),
             up_to_seq,
             label,
+            fence,
             self.keep_auto_snapshots,
             time.time(),
         )
@@ -376,6 +397,17 @@ def _list_documents(conn: sqlite3.Connection, limit: int, offset: int) -> list[D
     return [DocumentRecord(*row) for row in rows]
 
 
+def _list_documents_after(
+    conn: sqlite3.Connection, after: DocumentKey | None, limit: int
+) -> list[DocumentRecord]:
+    where, params = ("", ()) if after is None else ("WHERE (created_at, id) > (?, ?)", after)
+    rows = conn.execute(
+        f"SELECT {_DOC_COLUMNS} FROM documents {where} ORDER BY created_at, id LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [DocumentRecord(*row) for row in rows]
+
+
 def _rename_document(
     conn: sqlite3.Connection, doc_id: str, name: str, now: float
 ) -> DocumentRecord:
@@ -393,6 +425,7 @@ def _delete_document(conn: sqlite3.Connection, doc_id: str) -> None:
     with _transaction(conn):
         conn.execute("DELETE FROM updates WHERE doc_id = ?", (doc_id,))
         conn.execute("DELETE FROM snapshots WHERE doc_id = ?", (doc_id,))
+        conn.execute("DELETE FROM snapshot_fences WHERE doc_id = ?", (doc_id,))
         if conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount == 0:
             raise DocumentNotFound(doc_id)
 
@@ -452,12 +485,23 @@ def _load(conn: sqlite3.Connection, doc_id: str) -> LoadedDocument:
     )
 
 
+# Records ``fence`` as the document's newest unless a newer one was seen: a row back means
+# the write may go ahead (the transaction holds SQLite's write lock, as Postgres's row lock).
+_ADVANCE_FENCE = """
+INSERT INTO snapshot_fences (doc_id, fence) VALUES (?, ?)
+ON CONFLICT (doc_id) DO UPDATE SET fence = excluded.fence
+WHERE snapshot_fences.fence <= excluded.fence
+RETURNING fence
+"""
+
+
 def _write_snapshot(
     conn: sqlite3.Connection,
     doc_id: str,
     state: bytes,
     up_to_seq: int,
     label: str | None,
+    fence: int | None,
     keep_auto: int,
     now: float,
 ) -> int:
@@ -466,6 +510,11 @@ def _write_snapshot(
         if row is None:
             raise DocumentNotFound(doc_id)
         check_up_to_seq(doc_id, up_to_seq, row[0])
+        if fence is not None and not conn.execute(_ADVANCE_FENCE, (doc_id, fence)).fetchall():
+            ((newest,),) = conn.execute(
+                "SELECT fence FROM snapshot_fences WHERE doc_id = ?", (doc_id,)
+            ).fetchall()
+            raise StaleFence(doc_id, fence, int(newest))
         ((snapshot_id,),) = conn.execute(
             "INSERT INTO snapshots (doc_id, seq, state, label, created_at)"
             " VALUES (?, ?, ?, ?, ?) RETURNING id",

@@ -2,9 +2,20 @@
 board that collaborators see, the result layer, the ``ai_tasks`` log, and in embedded mode
 the worker itself.
 
-- **Queue.** In-process without ``REDIS_URL`` (then this server also runs the worker loop,
-  whose pipelines run in one child process, so the event loop never runs inference),
-  Redis Streams with it (workers are ``nexus-canvas worker`` processes).
+- **Queue.** Without ``REDIS_URL``, a SQLite file beside the store's (``<data dir>/jobs.db``:
+  queued and running jobs survive a restart or a SIGKILL and run again, as in the Redis
+  queue; in memory only when the store is) and this server also runs the worker loop,
+  whose pipelines run in one child process, so the event loop never runs inference. Redis
+  Streams with it (workers are ``nexus-canvas worker`` processes).
+- **Time limits.** Each kind of job runs at most ``NEXUS_JOBS_TIMEOUT_<KIND>`` seconds
+  (default ``NEXUS_JOBS_TIMEOUT_SECONDS``); past it the job fails with an error naming the
+  limit, and the child process running it is restarted.
+- **Metrics.** The queue's depth and running jobs (refreshed at every job event here and
+  every ``METRICS_REFRESH_S``), the jobs this instance ended by kind and state (each end
+  counted once, though a worker may repeat its report: the ``ai_tasks`` row says whether it
+  was already logged), and their run time by kind.
+- **Deleted documents.** Deleting a document cancels its queued and running jobs; a result
+  that still arrives for it ends its job cancelled (the result is dropped), not failed.
 - **Job board.** Every job is an entry of the document's root Map ``jobs`` (job id → Map:
   ``id, kind, state, progress, user, name, label, layer_id, error, updated_at, stage,
   region, created_at, started_at, source, inputs`` and, once done, ``method, fallback``),
@@ -42,6 +53,7 @@ the worker itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import logging
@@ -51,25 +63,28 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from PIL import Image
+from prometheus_client import CollectorRegistry
 from pycrdt import Doc, Map
 
 from canvasdoc.canvas import Canvas
 from collab.auth.identity import Principal
+from collab.observability.metrics import JobMetrics
 from collab.session.limits import PerKeyRate
 from collab.session.room import Room
 from collab.session.rooms import RoomManager
-from collab.settings import Settings
+from collab.settings import Settings, env_variable
 from inference.jobs.executors import Executor, ProcessExecutor
 from inference.jobs.links import BlobMissing
 from inference.jobs.model import Job, JobKind, JobLimits, JobState, Report
 from inference.jobs.queue import JobNotFound, JobQueue, StaleAttempt, queue_from_url
-from inference.jobs.worker import Worker
+from inference.jobs.worker import TimeLimit, Worker
 from inference.results import FALLBACK_PREFIX, method_words
 from persistence.base import (
     BlobNotFound,
     DocumentNotFound,
     Store,
     StoreError,
+    TaskNotFound,
     TaskRecord,
     check_sha256,
 )
@@ -91,10 +106,38 @@ _PROVENANCE_PARAMS = (
 # a valid user id (it has a space), so no connection can claim it.
 AI_USER = "nexus ai"
 _PROVENANCE_RESULT = ("model", "backend", "fallback", "fallback_reason", "device", "seconds")
+METRICS_REFRESH_S = 5.0  # the queue's depth is read at least this often
+JOBS_FILE = "jobs.db"  # the embedded queue's SQLite file, in the data directory
 
 
 class ResultRejected(Exception):
     """A result that cannot be applied (names what is wrong); its job fails."""
+
+
+class DocumentGone(ResultRejected):
+    """The job's document was deleted before its result came; the job ends cancelled."""
+
+
+def job_timeouts(settings: Settings) -> dict[JobKind, TimeLimit]:
+    """Each kind's time limit, with the variable that sets it (named in a timeout's error)."""
+    limits = {}
+    for kind in JobKind:
+        field = f"jobs_timeout_{kind}"
+        seconds: float | None = getattr(settings, field)
+        if seconds is None:
+            field, seconds = "jobs_timeout_seconds", settings.jobs_timeout_seconds
+        limits[kind] = TimeLimit(seconds, env_variable(field))
+    return limits
+
+
+def queue_url(settings: Settings, store: Store) -> str | None:
+    """Where this server's jobs wait: Redis with ``REDIS_URL``; else a SQLite file in the
+    data directory, or memory when the store keeps nothing either."""
+    if settings.redis_url:
+        return settings.redis_url
+    if store.kind == "memory":
+        return None
+    return f"sqlite:///{(settings.data_dir / JOBS_FILE).resolve()}"
 
 
 class JobsHost:
@@ -108,6 +151,7 @@ class JobsHost:
         *,
         queue: JobQueue | None = None,
         executor: Executor | None = None,
+        metrics: JobMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -116,8 +160,9 @@ class JobsHost:
             max_prompt_chars=settings.jobs_max_prompt_chars, max_steps=settings.jobs_max_steps
         )
         self.submissions = PerKeyRate(settings.jobs_per_user_per_minute)
+        self.metrics = metrics or JobMetrics(CollectorRegistry())
         self.queue = queue or queue_from_url(
-            settings.redis_url,
+            queue_url(settings, store),
             max_jobs=settings.jobs_max_queued,
             max_attempts=settings.jobs_max_attempts,
             lease=settings.jobs_lease_seconds,
@@ -125,18 +170,30 @@ class JobsHost:
         )
         self.worker: Worker | None = None
         if executor is not None or (settings.redis_url is None and settings.jobs_embedded_worker):
-            self.worker = Worker(self.queue, LocalLink(self), executor or ProcessExecutor())
+            self.worker = Worker(
+                self.queue,
+                LocalLink(self),
+                executor or ProcessExecutor(),
+                timeouts=job_timeouts(settings),
+            )
+        self._refresher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.queue.start()
-        if self.worker is not None:
-            try:
+        try:
+            await self.refresh_metrics()
+            if self.worker is not None:
                 await self.worker.start()
-            except BaseException:
-                await self.queue.stop()
-                raise
+        except BaseException:
+            await self.queue.stop()
+            raise
+        self._refresher = asyncio.create_task(self._refresh_loop(), name="jobs:metrics")
 
     async def stop(self) -> None:
+        refresher, self._refresher = self._refresher, None
+        if refresher is not None:
+            refresher.cancel()
+            await asyncio.gather(refresher, return_exceptions=True)
         try:
             if self.worker is not None:
                 await self.worker.stop()
@@ -157,6 +214,7 @@ class JobsHost:
         job = await self.queue.submit(job)
         await self._log(job)
         await self._show(job)
+        await self.refresh_metrics()
         log.info(
             "job submitted", extra={"job": job.id, "kind": str(job.kind), "doc_id": job.doc_id}
         )
@@ -165,9 +223,37 @@ class JobsHost:
     async def cancel(self, job_id: str) -> Job:
         job = await self.queue.cancel(job_id)
         if job.state is JobState.CANCELLED:
+            await self._count_end(job)
             await self._log(job)
             await self._show(job)
+            await self.refresh_metrics()
         return job
+
+    async def cancel_document(self, doc_id: str) -> int:
+        """Cancel the document's queued jobs and ask its running ones to stop (their
+        workers see it at the next heartbeat); how many were unfinished."""
+        jobs = await self.queue.unfinished(doc_id)
+        for job in jobs:
+            with contextlib.suppress(JobNotFound):
+                await self.cancel(job.id)
+        if jobs:
+            extra = {"doc_id": doc_id, "jobs": len(jobs)}
+            log.info("jobs of a deleted document cancelled", extra=extra)
+        return len(jobs)
+
+    async def refresh_metrics(self) -> None:
+        """Read the queue's depth and running jobs into the metrics."""
+        try:
+            counts = await self.queue.counts()
+        except Exception as exc:  # metrics never fail a request; the next refresh retries
+            log.debug("could not read the job queue's counts", extra={"error": repr(exc)})
+            return
+        self.metrics.depth(counts[JobState.QUEUED], counts[JobState.RUNNING])
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(METRICS_REFRESH_S)
+            await self.refresh_metrics()
 
     async def task(self, job_id: str) -> TaskRecord:
         """The job's ``ai_tasks`` row (for jobs the queue no longer keeps)."""
@@ -192,16 +278,46 @@ class JobsHost:
         if state is JobState.DONE and job.state in (JobState.RUNNING, JobState.DONE):
             try:
                 await self._apply(job, report.result or {})
+            except DocumentGone as exc:  # expected after a delete: nothing to land it in
+                log.info("result dropped", extra={"job": job.id, "why": str(exc)})
+                state, error = JobState.CANCELLED, str(exc)
             except ResultRejected as exc:  # retrying would not help: the job fails
                 log.error("result rejected", extra={"job": job.id, "error": str(exc)})
                 state, error = JobState.FAILED, str(exc)
+            else:
+                await self._persist(job.doc_id)
         job = await self.queue.finish(
             job.id, report.attempt, state, result=report.result, error=error
         )
+        await self._count_end(job)
         await self._log(job)
         await self._show(job)
+        await self.refresh_metrics()
         log.info("job finished", extra={"job": job.id, "state": str(job.state)})
         return job
+
+    async def _persist(self, doc_id: str) -> None:
+        """Commit the document's updates (the result layer among them) to the update log
+        before the job is marked done: a job marked done whose layer died in the group
+        commit's window would never be run again."""
+        try:
+            await self.rooms.flush(doc_id)
+        except Exception as exc:  # the writer keeps the update and retries it
+            extra = {"doc_id": doc_id, "error": repr(exc)}
+            log.warning("could not save after a result", extra=extra)
+
+    async def _count_end(self, job: Job) -> None:
+        """Count the job's end in the metrics, once: the ``ai_tasks`` row (logged after
+        this) already holding the final state means a repeated report."""
+        try:
+            if (await self.store.get_task(job.id)).status == str(job.state):
+                return
+        except (TaskNotFound, StoreError):
+            pass
+        ran = None
+        if job.started_at is not None and job.finished_at is not None:
+            ran = job.finished_at - job.started_at
+        self.metrics.ended(str(job.kind), str(job.state), ran)
 
     # -- the result layer --------------------------------------------------------------------
 
@@ -218,7 +334,7 @@ class JobsHost:
             user = Principal(AI_USER, f"AI for {job.user_name}", service=True)
         async with self._room(job.doc_id) as room:
             if room is None:
-                raise ResultRejected(f"document {job.doc_id!r} was deleted before the result came")
+                raise DocumentGone(f"document {job.doc_id!r} was deleted before the result came")
             if _applied(room.doc, job):
                 return
             name = layer_name(job, result)

@@ -39,6 +39,7 @@ from collab.api._common import (
     room_for,
     server_of,
 )
+from collab.api._doc_pages import decode_cursor, encode_cursor, visible_page
 from collab.api.blobs import form_image, read_limited_form, store_image
 from collab.api.errors import ApiError
 from collab.auth.identity import check_doc_id
@@ -186,40 +187,55 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 async def list_docs(request: Request) -> JSONResponse:
     """List documents.
     ---
-    summary: List documents, oldest first, a page at a time
+    summary: List the documents the caller may see, oldest first, a page at a time
     description: >
-      The stored records. The name is the document's own (`meta.name`, as `GET
-      /api/docs/{doc_id}` shows it); width, height and dpi are as created (`GET
+      The stored records of the documents the caller may open (open mode: all of them; an
+      account: those it owns or is a member of; a share link: its document while the link is
+      active). Every page but the last is full. The name is the document's own (`meta.name`,
+      as `GET /api/docs/{doc_id}` shows it); width, height and dpi are as created (`GET
       /api/docs/{doc_id}` has the live values). A document is listed once it was created or
-      first edited; opening a connection alone creates nothing. `next_offset` is null on the
-      last page.
+      first edited; opening a connection alone creates nothing. Page with `cursor`: pass the
+      previous page's `next_cursor` (null on the last page) and treat it as opaque. Documents
+      created meanwhile never make a page repeat or skip one that existed before (they are
+      listed if they sort after the cursor). `offset` skips that many of the documents the
+      caller may see (after the cursor, when one is given); paging by offset alone still
+      works (`next_offset`, null on the last page and whenever a cursor was given) but a
+      page shifts when documents are created or deleted between requests.
     tags: [documents]
     parameters:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+      - name: cursor
+        in: query
+        description: the previous page's next_cursor
+        schema:
+          type: string
+          pattern: '^(-?0x[01]\\.[0-9a-f]{1,13}p-?[0-9]{1,3})~([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$'
       - {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
     responses:
-      200: {description: "{documents: [...], limit, offset, next_offset}"}
-      422: {description: bad limit or offset}
+      200: {description: "{documents: [...], limit, offset, next_offset, next_cursor}"}
+      422: {description: "bad limit, offset or cursor (the message names it)"}
     """
     principal = await principal_of(request)
     limit = _int_param(request, "limit", 100, 1, _MAX_PAGE)
     offset = _int_param(request, "offset", 0, 0, 2**62)
-    server = server_of(request)
-    records = await server.store.list_documents(limit=limit + 1, offset=offset)
-    more = len(records) > limit
-    # Only documents the caller may see (pages may come back short in token mode).
-    visible = [
-        _with_live_name(request, r)
-        for r in records[:limit]
-        if await server.access.role_for(principal, r.id) is not None
-    ]
-    names = await display_names(request, (r.owner for r in visible))
+    cursor = request.query_params.get("cursor")
+    page = await visible_page(
+        server_of(request),
+        principal,
+        limit=limit + 1,
+        after=None if cursor is None else decode_cursor(cursor),
+        offset=offset,
+    )
+    more = len(page) > limit
+    records = [_with_live_name(request, r) for r in page[:limit]]
+    names = await display_names(request, (r.owner for r in records))
     return JSONResponse(
         {
-            "documents": [_record_json(r, names) for r in visible],
+            "documents": [_record_json(r, names) for r in records],
             "limit": limit,
             "offset": offset,
-            "next_offset": offset + limit if more else None,
+            "next_offset": offset + limit if more and cursor is None else None,
+            "next_cursor": encode_cursor(page[limit - 1]) if more else None,
         }
     )
 
@@ -299,8 +315,9 @@ async def delete_doc(request: Request) -> Response:
     ---
     summary: Delete a document with its log and versions
     description: >
-      Refused with 409 while people are connected to it. Its images stay in the blob store
-      until `nexus-canvas gc-blobs` finds them unreferenced.
+      Refused with 409 while people are connected to it. Its queued AI jobs are cancelled
+      and its running ones stopped. Its images stay in the blob store until
+      `nexus-canvas gc-blobs` finds them unreferenced.
     tags: [documents]
     parameters:
       - {name: doc_id, in: path, required: true, schema: {type: string}}
@@ -325,6 +342,8 @@ async def delete_doc(request: Request) -> Response:
         # cannot re-create the document's row after the delete.
         await server.rooms.save(doc_id)
     await server.store.delete_document(doc_id)
+    # After the delete, so that no job board write can bring the document back.
+    await server.jobs.cancel_document(doc_id)
     return Response(status_code=204)
 
 

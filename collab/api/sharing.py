@@ -1,4 +1,7 @@
-"""Sharing a document: members by user name, and share links (owner only)."""
+"""Sharing a document: members by user name, and share links (owner only).
+
+Removing a member, changing a member's role and revoking a link close the affected live
+connections (4403) on every instance, through the broker (``RoomManager.revoke``)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from starlette.routing import Route
 
 from collab.api._common import display_names, existing_doc_id, json_body, principal_of, server_of
 from collab.api.errors import ApiError
+from collab.replication.access import AccessChange
 from persistence.access import LinkNotFound, ShareLink, UserNotFound
 from persistence.access.base import check_role
 
@@ -78,8 +82,9 @@ async def add_member(request: Request) -> JSONResponse:
     except UserNotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     await server.access_store.set_role(doc_id, user.id, role)
-    # A changed role takes effect on live connections at once: they reconnect with it.
-    server.rooms.disconnect(doc_id, lambda p: p.user_id == user.id, "your role changed")
+    # A changed role takes effect on live connections at once, on every instance: they
+    # reconnect with it.
+    await server.rooms.revoke(AccessChange(doc_id, "your role changed", user_id=user.id))
     return JSONResponse({"user": {"id": user.id, "name": user.name}, "role": role})
 
 
@@ -98,7 +103,7 @@ async def remove_member(request: Request) -> Response:
     if not await server.access_store.remove_member(doc_id, user_id):
         name = (await display_names(request, [user_id]))[user_id]
         raise ApiError(404, "not_found", f"{name!r} is not a member of {doc_id!r}")
-    server.rooms.disconnect(doc_id, lambda p: p.user_id == user_id, "access revoked")
+    await server.rooms.revoke(AccessChange(doc_id, "access revoked", user_id=user_id))
     return Response(status_code=204)
 
 
@@ -183,10 +188,10 @@ async def list_links(request: Request) -> JSONResponse:
 async def revoke_link(request: Request) -> JSONResponse:
     """
     ---
-    summary: Revoke a share link; live connections that used it are closed at once
+    summary: Revoke a share link; live connections that used it close at once, on every instance
     tags: [sharing]
     responses:
-      200: {description: "The link, revoked: {id, ..., connections_closed}"}
+      200: {description: "The link, revoked: {id, ..., connections_closed (on this instance)}"}
       404: {description: unknown document or link}
     """
     doc_id = await existing_doc_id(request, "owner")
@@ -199,7 +204,7 @@ async def revoke_link(request: Request) -> JSONResponse:
     if link.doc_id != doc_id:
         raise ApiError(404, "not_found", f"share link {link_id!r} not found on {doc_id!r}")
     link = await server.access_store.revoke_link(link_id, time.time())
-    closed = server.rooms.disconnect(doc_id, lambda p: p.link_id == link_id, "share link revoked")
+    closed = await server.rooms.revoke(AccessChange(doc_id, "share link revoked", link_id=link_id))
     names = await display_names(request, [link.created_by])
     return JSONResponse({**_link_json(link, names), "connections_closed": closed})
 

@@ -9,7 +9,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import accumulate
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -61,6 +61,42 @@ class FanoutStats(Collector):
         )
 
 
+# seconds an AI job runs: a CPU fallback takes well under a second, a diffusion minutes
+_JOB_SECONDS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+class JobMetrics:
+    """AI jobs: the queue's depth and running jobs (as last read from the queue, which is
+    shared by every instance in distributed mode), and the jobs this instance ended, by kind
+    and final state, with the run time of their last attempt."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self.queued = Gauge("nexus_jobs_queued", "AI jobs waiting for a worker", registry=r)
+        self.running = Gauge("nexus_jobs_running", "AI jobs running on a worker", registry=r)
+        self.finished = Counter(
+            "nexus_jobs_finished", "AI jobs that ended, by kind and state", ["kind", "state"],
+            registry=r,
+        )  # fmt: skip
+        self.run_seconds = Histogram(
+            "nexus_job_run_seconds",
+            "Run time of an AI job's last attempt, from its start to its end, by kind",
+            ["kind"],
+            buckets=_JOB_SECONDS_BUCKETS,
+            registry=r,
+        )
+
+    def depth(self, queued: int, running: int) -> None:
+        self.queued.set(queued)
+        self.running.set(running)
+
+    def ended(self, kind: str, state: str, run_seconds: float | None) -> None:
+        """A job ended in ``state``; ``run_seconds`` is None when it never ran."""
+        self.finished.labels(kind=kind, state=state).inc()
+        if run_seconds is not None:
+            self.run_seconds.labels(kind=kind).observe(max(0.0, run_seconds))
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -97,6 +133,7 @@ class Metrics:
         self.room_load_failures = Counter(
             "nexus_room_load_failures", "Rooms that failed to load", registry=r
         )
+        self.jobs = JobMetrics(r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

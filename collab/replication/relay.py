@@ -2,7 +2,8 @@
 
 ``RoomReplica`` follows one room (as Hocuspocus's Redis extension hooks a document): it
 publishes the room's local updates and awareness changes as envelopes, applies the other
-instances' envelopes to the room, answers and sends sync requests (after loading the room or a
+instances' envelopes to the room (closing the connections an access change names, see
+``collab.replication.access``), answers and sends sync requests (after loading the room or a
 broker outage: pub/sub is at most once), and drops the presence of other instances' clients
 that stopped renewing it.
 
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from canvasdoc import wire
+from collab.replication.access import AccessChange, close_matching
 from collab.replication.broker.base import Broker, Envelope, EnvelopeKind
 from collab.session.room import Room
 
@@ -143,6 +145,8 @@ class RoomReplica:
                     room.apply_remote_awareness(envelope.payload)
                 case EnvelopeKind.SYNC_REQUEST:
                     self._answer_sync(envelope)
+                case EnvelopeKind.ACCESS:
+                    self._apply_access(envelope)
         except Exception as exc:
             log.warning(
                 "ignoring a bad envelope from another instance",
@@ -153,6 +157,19 @@ class RoomReplica:
                     "error": repr(exc),
                 },
             )
+
+    def _apply_access(self, envelope: Envelope) -> None:
+        change = AccessChange.decode(self.room.doc_id, envelope.payload)
+        closed = close_matching(self.room, change)
+        log.info(
+            "access change from another instance",
+            extra={
+                "doc_id": self.room.doc_id,
+                "from": envelope.origin_instance,
+                "reason": change.reason,
+                "closed": closed,
+            },
+        )
 
     def _answer_sync(self, request: Envelope) -> None:
         peer = request.origin_instance

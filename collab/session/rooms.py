@@ -28,18 +28,18 @@ from typing import Any
 
 from pycrdt import Doc, merge_updates
 
-from canvasdoc import close_codes
 from canvasdoc.canvas import Canvas
-from collab.auth.identity import Principal
 from collab.exceptions import RoomLoadError
 from collab.observability.metrics import Metrics
-from collab.replication.broker.base import Broker
+from collab.replication.access import AccessChange, close_matching
+from collab.replication.broker.base import Broker, Envelope, EnvelopeKind
 from collab.replication.lease.base import Lease
+from collab.replication.metrics import ReplicationStats
 from collab.replication.relay import EnvelopeRelay, RoomReplica
 from collab.session.room import Room
 from collab.settings import Settings
 from persistence.documents import DocumentLog
-from persistence.errors import DocumentNotFound
+from persistence.errors import DocumentNotFound, StaleFence
 from persistence.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,19 @@ class _Entry:
     unloading: asyncio.Task[None] | None = None
     saving: asyncio.Lock = field(default_factory=asyncio.Lock)
     waiting: int = 0  # acquirers waiting for the unload to finish
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """Whether this instance holds a document's snapshot lease, and the lease's fencing
+    token, which every snapshot written under it carries (None without a lease: one instance
+    writes unfenced). False as a bool when not held."""
+
+    held: bool
+    fence: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.held
 
 
 class RoomManager:
@@ -84,6 +97,7 @@ class RoomManager:
         self._relay = relay
         self._lease = lease
         self._remove_reconnect_hook: Callable[[], None] | None = None
+        self._replication_stats: ReplicationStats | None = None
         self.lease_conflicts = 0  # saves skipped because another instance holds the lease
         self._entries: dict[str, _Entry] = {}
         self._replicas: dict[str, RoomReplica] = {}
@@ -104,6 +118,9 @@ class RoomManager:
         self._snapshotter = asyncio.create_task(self._snapshot_loop(), name="snapshotter")
         if self._broker is not None:
             self._remove_reconnect_hook = self._broker.on_reconnect(self._after_reconnect)
+            # The broker's counters on /metrics (echoes skipped, traffic handled, drops).
+            self._replication_stats = ReplicationStats(self._broker, self._relay)
+            self._metrics.registry.register(self._replication_stats)
 
     async def stop(self) -> None:
         """Unload every room (flush + snapshot), then stop."""
@@ -115,21 +132,27 @@ class RoomManager:
         if self._remove_reconnect_hook is not None:
             self._remove_reconnect_hook()
             self._remove_reconnect_hook = None
+        if self._replication_stats is not None:
+            self._metrics.registry.unregister(self._replication_stats)
+            self._replication_stats = None
         for doc_id in list(self._entries):
             await self._unload(doc_id)
         self._started = False
 
-    def disconnect(self, doc_id: str, which: Callable[[Principal], bool], reason: str) -> int:
-        """Close this instance's connections to ``doc_id`` whose principal matches (revoked
-        access); returns how many were closed."""
-        room = self.rooms.get(doc_id)
-        if room is None:
-            return 0
-        closed = 0
-        for conn in list(room.connections):
-            if which(conn.principal):
-                conn.abort(close_codes.ACCESS_REVOKED, reason)
-                closed += 1
+    async def revoke(self, change: AccessChange) -> int:
+        """Apply an access change on every instance: close this instance's matching
+        connections (returns how many) and publish it to the instances holding the document,
+        which close theirs (``RoomReplica``). Publishing does not wait for the network."""
+        room = self.rooms.get(change.doc_id)
+        closed = close_matching(room, change) if room is not None else 0
+        if self._broker is not None:
+            envelope = Envelope(
+                change.doc_id, self._broker.instance_id, None, EnvelopeKind.ACCESS, change.encode()
+            )
+            try:
+                await self._broker.publish(envelope)
+            except Exception:
+                log.exception("publishing an access change failed", extra={"doc_id": change.doc_id})
         return closed
 
     def _after_reconnect(self) -> None:
@@ -234,6 +257,11 @@ class RoomManager:
         )
         return room
 
+    async def flush(self, doc_id: str) -> None:
+        """Commit every update of ``doc_id`` appended so far to the store's update log (no
+        snapshot: that is ``save``)."""
+        await self._writer.flush(doc_id)
+
     async def save(self, doc_id: str) -> None:
         """Flush the room's updates and write a snapshot that compacts the log (only on the
         instance holding the document's snapshot lease)."""
@@ -247,10 +275,23 @@ class RoomManager:
             pending = room.unsaved_updates
             await self._writer.flush(doc_id)
             await self._sync_name(doc_id, room)
-            async with self._leased(doc_id) as held:
-                if not held:
+            async with self._leased(doc_id) as hold:
+                if not hold:
                     return
-                up_to, size = await self._write_snapshot(doc_id, room, label=None)
+                try:
+                    up_to, size = await self._write_snapshot(
+                        doc_id, room, label=None, fence=hold.fence
+                    )
+                except StaleFence as exc:
+                    # This instance lost the lease (paused past its TTL) and another wrote
+                    # since: the log keeps every update and the newer snapshot covers them.
+                    log.warning(
+                        "snapshot refused: fencing token %d older than %d",
+                        exc.fence,
+                        exc.newest,
+                        extra={"doc_id": doc_id},
+                    )
+                    return
             room.unsaved_updates = max(0, room.unsaved_updates - pending)
             if room.unsaved_updates == 0:
                 room.mark_saved()
@@ -281,7 +322,7 @@ class RoomManager:
             log.info("unedited document forgotten", extra={"doc_id": doc_id})
 
     async def _write_snapshot(
-        self, doc_id: str, room: Room, *, label: str | None
+        self, doc_id: str, room: Room, *, label: str | None, fence: int | None
     ) -> tuple[int, int]:
         # With other instances, the snapshot merges the live state with the stored log tail, so
         # it covers every logged row up to ``last_seq`` even if another instance logged rows
@@ -295,37 +336,40 @@ class RoomManager:
             # and 2000 rows), so it is done only when other instances may exist.
             parts = [state, *([loaded.snapshot] if loaded.snapshot else []), *loaded.updates]
             state = merge_updates(*parts)
-        snapshot_id = await self._store.write_snapshot(doc_id, state, loaded.last_seq, label=label)
+        snapshot_id = await self._store.write_snapshot(
+            doc_id, state, loaded.last_seq, label=label, fence=fence
+        )
         self._metrics.snapshots.inc()
         return (snapshot_id if label else loaded.last_seq), len(state)
 
     @contextlib.asynccontextmanager
-    async def _leased(self, doc_id: str, *, wait: float = 0.0) -> AsyncIterator[bool]:
-        """Hold the snapshot lease of ``doc_id`` (renewed meanwhile) or yield False."""
+    async def _leased(self, doc_id: str, *, wait: float = 0.0) -> AsyncIterator[_Hold]:
+        """Hold the snapshot lease of ``doc_id`` (renewed meanwhile) with its fencing token,
+        or yield a hold that is not held."""
         if self._lease is None:
-            yield True
+            yield _Hold(held=True)
             return
         name = f"snapshot:{doc_id}"
         ttl = self._settings.snapshot_lease_ttl
         deadline = time.monotonic() + wait
         while True:
             try:
-                held = await self._lease.acquire(name, ttl)
+                fence = await self._lease.acquire_fenced(name, ttl)
             except Exception as exc:
                 log.warning(
                     "snapshot lease unavailable", extra={"doc_id": doc_id, "error": str(exc)}
                 )
-                held = False
-            if held or time.monotonic() >= deadline:
+                fence = None
+            if fence is not None or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(0.1)
-        if not held:
+        if fence is None:
             self.lease_conflicts += 1
-            yield False
+            yield _Hold(held=False)
             return
         renewer = asyncio.create_task(self._renew(name, ttl))
         try:
-            yield True
+            yield _Hold(held=True, fence=fence)
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -352,7 +396,9 @@ class RoomManager:
                     raise RoomLoadError(
                         f"another instance is writing a snapshot of {doc_id!r}; try again"
                     )
-                version_id, _ = await self._write_snapshot(doc_id, room, label=label)
+                version_id, _ = await self._write_snapshot(
+                    doc_id, room, label=label, fence=held.fence
+                )
             room.unsaved_updates = max(0, room.unsaved_updates - pending)
             if room.unsaved_updates == 0:
                 room.mark_saved()

@@ -5,7 +5,9 @@ a thread (:class:`ThreadExecutor`). The embedded server must never run inference
 event loop's process, so its worker loop hands each job to one child process
 (:class:`ProcessExecutor`, ``python -m inference.jobs.child``) that loads the models once and
 keeps them; if the child dies, the job is released for another attempt and the next job
-starts a fresh child.
+starts a fresh child. A job stopped from outside while it runs (its time limit, the worker
+stopping) kills the child too: it may still be running the job, and its late replies would
+be read as the next job's.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class ThreadExecutor:
         pass
 
     async def execute(self, job: Job, inputs: Mapping[str, bytes], control: Control) -> Output:
+        control.began()
         return await asyncio.to_thread(runner.execute, self.ctx, job, inputs, control)
 
 
@@ -103,9 +106,12 @@ class ProcessExecutor:
 
     async def execute(self, job: Job, inputs: Mapping[str, bytes], control: Control) -> Output:
         async with self._lock:
+            if not self._ready_seen or self._proc is None:
+                control.setting_up()  # a fresh child's imports are not the job's time
             proc = self._proc if self._proc is not None else await self._spawn()
             try:
                 await self._ready(proc)
+                control.began()
                 await _send(proc, ("run", job.to_dict(), dict(inputs)))
                 forward = asyncio.create_task(_forward_cancel(proc, control))
                 try:
@@ -113,7 +119,10 @@ class ProcessExecutor:
                 finally:
                     forward.cancel()
             except ExecutorDied:
-                await self._reap(proc)
+                await self._reap(proc, died=True)
+                raise
+            except asyncio.CancelledError:
+                await self._reap(proc, died=False)
                 raise
 
     async def _spawn(self) -> asyncio.subprocess.Process:
@@ -155,13 +164,19 @@ class ProcessExecutor:
                 case _:
                     raise ExecutorDied(f"unexpected message from the job worker: {message!r:.80}")
 
-    async def _reap(self, proc: asyncio.subprocess.Process) -> None:
+    async def _reap(self, proc: asyncio.subprocess.Process, *, died: bool) -> None:
         if self._proc is proc:
             self._proc = None
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         code = await proc.wait()
-        log.error("the job worker process died", extra={"pid": proc.pid, "status": code})
+        if died:
+            log.error("the job worker process died", extra={"pid": proc.pid, "status": code})
+        else:
+            log.warning(
+                "job worker process stopped mid-job; the next job starts a fresh one",
+                extra={"pid": proc.pid},
+            )
 
 
 async def _forward_cancel(proc: asyncio.subprocess.Process, control: Control) -> None:

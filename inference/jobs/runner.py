@@ -47,6 +47,24 @@ class Control:
         self.progress = 0.0
         self.lost = False  # the worker lost the job's lease: stop and report nothing
         self._cancel = threading.Event()
+        self._clock: Callable[[bool], None] | None = None
+
+    def on_clock(self, callback: Callable[[bool], None]) -> None:
+        """``callback(False)`` when the executor starts setting up (the job's time limit
+        pauses), ``callback(True)`` when it starts the pipeline (the limit counts from
+        there); called on the event loop."""
+        self._clock = callback
+
+    def setting_up(self) -> None:
+        """The executor prepares first (a fresh child process imports its libraries): that
+        time is not the job's."""
+        if self._clock is not None:
+            self._clock(False)
+
+    def began(self) -> None:
+        """The executor starts the pipeline now: the job's time limit counts from here."""
+        if self._clock is not None:
+            self._clock(True)
 
     def cancel(self, *, lost: bool = False) -> None:
         self.lost = self.lost or lost

@@ -7,6 +7,15 @@ heartbeat renews its lease every ``heartbeat`` seconds, passes a cancel request 
 pipeline (it stops at its next step) and reports progress to the server in steps of
 ``PROGRESS_STEP`` percent. The worker never changes a job's final state itself: the server
 does, when it receives the final report, after applying the result.
+
+A job may run for as long as its kind's :class:`TimeLimit` says, counted from the moment
+its executor starts the pipeline (a fresh child process's start-up is not counted: it has
+its own bound; an executor that does not say when it starts is timed from the hand-off).
+Past it,
+the job is cancelled there (a child process is killed: the next job starts a fresh one; a
+thread's pipeline stops at its next step) and reported failed with an error that names the
+limit and the setting that sets it. A timed-out job is not tried again: it would time out
+again.
 """
 
 from __future__ import annotations
@@ -18,20 +27,44 @@ import os
 import signal
 import socket
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from inference.config import AIConfig
 from inference.context import InferenceContext
 from inference.exceptions import Cancelled
 from inference.jobs.executors import Executor, ExecutorDied, ThreadExecutor
 from inference.jobs.links import LinkError, ServerLink
-from inference.jobs.model import Job, JobState, Report
+from inference.jobs.model import Job, JobKind, JobState, Report
 from inference.jobs.queue import JobQueue, StaleAttempt
-from inference.jobs.runner import Control
+from inference.jobs.runner import Control, Output
 
 log = logging.getLogger(__name__)
 
 PROGRESS_STEP = 5.0  # percent between progress reports to the server
 _ERROR_PAUSE = 1.0  # seconds to wait after an unexpected error of the loop itself
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """How long one kind of job may run, and what sets it (named in the error)."""
+
+    seconds: float
+    setting: str
+
+    def __post_init__(self) -> None:
+        if not self.seconds > 0:
+            raise ValueError(f"a job's time limit must be > 0 seconds, got {self.seconds}")
+
+
+class JobTimedOut(Exception):
+    """The job ran past its kind's time limit (the message names it)."""
+
+    def __init__(self, job: Job, limit: TimeLimit) -> None:
+        super().__init__(
+            f"{job.kind} job exceeded its {limit.seconds:g} s timeout ({limit.setting})"
+        )
+        self.limit = limit
 
 
 class Worker:
@@ -50,6 +83,7 @@ class Worker:
         worker_id: str | None = None,
         heartbeat: float | None = None,
         claim_timeout: float = 1.0,
+        timeouts: Mapping[JobKind, TimeLimit] | None = None,
     ) -> None:
         self.queue = queue
         self.link = link
@@ -57,6 +91,7 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.heartbeat = heartbeat if heartbeat is not None else min(1.0, queue.lease / 5)
         self.claim_timeout = claim_timeout
+        self.timeouts = dict(timeouts or {})  # kinds without one run as long as they take
         self.current: Job | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -135,7 +170,7 @@ class Worker:
         """The job's final report, or None when it was handed back (released)."""
         try:
             inputs = await self.link.fetch_blobs(job.blobs)
-            output = await self.executor.execute(job, inputs, control)
+            output = await self._execute(job, inputs, control)
             if control.cancelled:  # asked while the last step ran: the result is dropped
                 raise Cancelled("the job was cancelled")
             blob = await self.link.put_png(output.png)
@@ -143,6 +178,9 @@ class Worker:
             return Report(
                 job.id, job.attempts, JobState.CANCELLED, control.progress, error="cancelled"
             )
+        except JobTimedOut as exc:
+            log.warning("job timed out", extra={"job": job.id, "error": str(exc)})
+            return Report(job.id, job.attempts, JobState.FAILED, control.progress, error=str(exc))
         except ExecutorDied as exc:
             released = await self._release(job, str(exc))
             if released is not None and released.state is JobState.FAILED:
@@ -163,6 +201,22 @@ class Worker:
             "output_bytes": len(output.png),
         }
         return Report(job.id, job.attempts, JobState.DONE, 100.0, result=result)
+
+    async def _execute(self, job: Job, inputs: dict[str, bytes], control: Control) -> Output:
+        limit = self.timeouts.get(job.kind)
+        if limit is None:
+            return await self.executor.execute(job, inputs, control)
+        loop = asyncio.get_running_loop()
+        timer = asyncio.timeout_at(loop.time() + limit.seconds)
+        control.on_clock(lambda run: timer.reschedule(loop.time() + limit.seconds if run else None))
+        try:
+            async with timer:
+                return await self.executor.execute(job, inputs, control)
+        except TimeoutError:
+            if not timer.expired():  # the job's own TimeoutError
+                raise
+            control.cancel()  # a thread's pipeline stops at its next step
+            raise JobTimedOut(job, limit) from None
 
     async def _beat(self, job: Job, control: Control) -> None:
         reported = 0.0
@@ -213,17 +267,24 @@ def _describe(exc: BaseException) -> str:
 
 
 async def run_standalone(
-    queue: JobQueue, link: ServerLink, config: AIConfig, *, worker_id: str | None = None
+    queue: JobQueue,
+    link: ServerLink,
+    config: AIConfig,
+    *,
+    worker_id: str | None = None,
+    timeouts: Mapping[JobKind, TimeLimit] | None = None,
 ) -> None:
     """``nexus-canvas worker``: load the inference context once, then run jobs from
-    ``queue`` in a thread until SIGINT or SIGTERM (a job running then is handed back)."""
+    ``queue`` in a thread until SIGINT or SIGTERM (a job running then is handed back).
+    ``timeouts``: each kind's time limit (none: jobs run as long as they take)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     ctx = await asyncio.to_thread(InferenceContext(config).start)
     try:
-        async with queue, Worker(queue, link, ThreadExecutor(ctx), worker_id=worker_id):
+        worker = Worker(queue, link, ThreadExecutor(ctx), worker_id=worker_id, timeouts=timeouts)
+        async with queue, worker:
             await stop.wait()
     finally:
         ctx.stop()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from persistence.documents import DocumentKey
 from persistence.errors import StoreError
+from persistence.records import DocumentRecord
 
 ROLES = ("owner", "editor", "viewer")
 
@@ -80,6 +82,24 @@ class AccessStore(ABC):
 
     @abstractmethod
     async def members(self, doc_id: str) -> dict[str, str]: ...
+
+    @abstractmethod
+    async def visible_documents(
+        self,
+        user_id: str,
+        *,
+        after: DocumentKey | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[DocumentRecord]:
+        """The documents ``user_id`` owns or is a member of (any role), in one query.
+
+        In key order ``(created_at, id)``: those after ``after`` (all when None), the first
+        ``offset`` of them skipped, at most ``limit``. Paging with ``after`` set to the last
+        key of the previous page never repeats or skips a document that existed before the
+        first page, however many are created meanwhile. Raises ValueError for a negative
+        ``limit`` or ``offset``.
+        """
 
     @abstractmethod
     async def create_link(self, link: ShareLink) -> None: ...

@@ -22,4 +22,4 @@ def access_for(store: Store) -> AccessStore:
         return PostgresAccess(store)
     from persistence.access.memory import MemoryAccess
 
-    return MemoryAccess()
+    return MemoryAccess(store)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
+from persistence._checks import check_page
 from persistence.access.base import (
     AccessStore,
     DuplicateUser,
@@ -13,10 +15,15 @@ from persistence.access.base import (
     UserRecord,
     check_role,
 )
+from persistence.documents import DocumentKey, DocumentLog
+from persistence.records import DocumentRecord
 
 
 class MemoryAccess(AccessStore):
-    def __init__(self) -> None:
+    """Access data in dicts; ``documents`` is the memory store whose documents it guards."""
+
+    def __init__(self, documents: DocumentLog) -> None:
+        self._documents = documents
         self._users: dict[str, UserRecord] = {}
         self._roles: dict[tuple[str, str], str] = {}
         self._links: dict[str, ShareLink] = {}
@@ -49,6 +56,19 @@ class MemoryAccess(AccessStore):
 
     async def members(self, doc_id: str) -> dict[str, str]:
         return {u: r for (d, u), r in sorted(self._roles.items()) if d == doc_id}
+
+    async def visible_documents(
+        self,
+        user_id: str,
+        *,
+        after: DocumentKey | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[DocumentRecord]:
+        check_page(limit, offset)
+        records = await self._documents.list_documents_after(after, limit=sys.maxsize)
+        visible = [r for r in records if r.owner == user_id or (r.id, user_id) in self._roles]
+        return visible[offset : offset + limit]
 
     async def create_link(self, link: ShareLink) -> None:
         check_role(link.role)

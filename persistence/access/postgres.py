@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
+from persistence._checks import check_page
 from persistence.access.base import (
     AccessStore,
     DuplicateUser,
@@ -15,9 +16,16 @@ from persistence.access.base import (
     UserRecord,
     check_role,
 )
-from persistence.postgres import PostgresStore
+from persistence.documents import DocumentKey
+from persistence.postgres import _DOC_COLUMNS, PostgresStore, _listing_key
+from persistence.records import DocumentRecord
 
 _LINK_COLUMNS = "id, doc_id, role, created_by, created_at, expires_at, revoked_at"
+# Walks documents in key order (index documents_created), probing the members' primary key.
+_VISIBLE = (
+    f"SELECT {_DOC_COLUMNS} FROM documents WHERE (owner = $1 OR EXISTS ("
+    "SELECT 1 FROM document_members m WHERE m.doc_id = documents.id AND m.user_id = $1))"
+)
 
 
 def _link(row: Any) -> ShareLink:
@@ -82,6 +90,26 @@ class PostgresAccess(AccessStore):
             doc_id,
         )
         return {str(r[0]): str(r[1]) for r in rows}
+
+    async def visible_documents(
+        self,
+        user_id: str,
+        *,
+        after: DocumentKey | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[DocumentRecord]:
+        check_page(limit, offset)
+        keyset, key = (
+            ("", ())
+            if after is None
+            else (" AND (created_at, id) > (to_timestamp($4), $5)", _listing_key(after))
+        )
+        rows = await self._pool.fetch(
+            f"{_VISIBLE}{keyset} ORDER BY created_at, id LIMIT $2 OFFSET $3",
+            user_id, limit, offset, *key,
+        )  # fmt: skip
+        return [DocumentRecord(*row) for row in rows]
 
     async def create_link(self, link: ShareLink) -> None:
         check_role(link.role)

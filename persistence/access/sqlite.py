@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from persistence._checks import check_page
 from persistence.access.base import (
     AccessStore,
     DuplicateUser,
@@ -13,7 +14,9 @@ from persistence.access.base import (
     UserRecord,
     check_role,
 )
-from persistence.sqlite import SQLiteStore
+from persistence.documents import DocumentKey
+from persistence.records import DocumentRecord
+from persistence.sqlite import _DOC_COLUMNS, SQLiteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -28,6 +31,7 @@ CREATE TABLE IF NOT EXISTS document_members (
     role TEXT NOT NULL,
     PRIMARY KEY (doc_id, user_id)
 );
+CREATE INDEX IF NOT EXISTS document_members_user ON document_members (user_id, doc_id);
 CREATE TABLE IF NOT EXISTS share_links (
     id TEXT PRIMARY KEY,
     doc_id TEXT NOT NULL,
@@ -40,6 +44,11 @@ CREATE TABLE IF NOT EXISTS share_links (
 CREATE INDEX IF NOT EXISTS share_links_doc ON share_links (doc_id, created_at);
 """
 _LINK_COLUMNS = "id, doc_id, role, created_by, created_at, expires_at, revoked_at"
+# Walks documents in key order (index documents_created), probing the members' primary key.
+_VISIBLE = (
+    f"SELECT {_DOC_COLUMNS} FROM documents WHERE (owner = ? OR EXISTS ("
+    "SELECT 1 FROM document_members m WHERE m.doc_id = documents.id AND m.user_id = ?))"
+)
 
 
 class SQLiteAccess(AccessStore):
@@ -116,6 +125,26 @@ class SQLiteAccess(AccessStore):
                 (doc_id,),
             ).fetchall()
             return {str(u): str(r) for u, r in rows}
+
+        return await self._store.run(select)
+
+    async def visible_documents(
+        self,
+        user_id: str,
+        *,
+        after: DocumentKey | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[DocumentRecord]:
+        check_page(limit, offset)
+        keyset, key = ("", ()) if after is None else (" AND (created_at, id) > (?, ?)", after)
+
+        def select(conn: sqlite3.Connection) -> list[DocumentRecord]:
+            rows = conn.execute(
+                f"{_VISIBLE}{keyset} ORDER BY created_at, id LIMIT ? OFFSET ?",
+                (user_id, user_id, *key, limit, offset),
+            ).fetchall()
+            return [DocumentRecord(*row) for row in rows]
 
         return await self._store.run(select)
 

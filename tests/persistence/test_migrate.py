@@ -18,7 +18,7 @@ from tests.support.services import require_postgres
 
 TABLES = {
     "schema_migrations", "documents", "updates", "snapshots", "blobs", "ai_tasks",
-    "users", "document_members", "share_links",
+    "users", "document_members", "share_links", "snapshot_fences",
 }  # fmt: skip
 ALL = [m.version for m in available_migrations()]
 

@@ -68,6 +68,9 @@ class EnvelopeKind(StrEnum):
     """payload: the sender's state vector ("send me what I lack")."""
     SYNC_REPLY = "sync_reply"
     """payload: an update answering a SYNC_REQUEST, usually with ``target_instance`` set."""
+    ACCESS = "access"
+    """payload: an access change (``collab.replication.access.AccessChange``): close the
+    matching connections to the document."""
 
 
 # Wire codes; never renumber (instances of different versions share a channel).
@@ -76,9 +79,13 @@ _KIND_TO_CODE = {
     EnvelopeKind.AWARENESS: 2,
     EnvelopeKind.SYNC_REQUEST: 3,
     EnvelopeKind.SYNC_REPLY: 4,
+    EnvelopeKind.ACCESS: 5,
 }
 _CODE_TO_KIND = {code: kind for kind, code in _KIND_TO_CODE.items()}
 _FIELDS = ("version", "kind", "doc_id", "origin_instance", "origin_user", "payload", "target")
+# The bytes every encoded envelope starts with: a msgpack fixarray of the fields, the version.
+# The kind code (one byte: a positive fixint) follows, then doc_id and origin_instance.
+_HEAD = bytes([0x90 | len(_FIELDS), ENVELOPE_VERSION])
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +124,20 @@ class Envelope:
             use_bin_type=True,
         )
         return data
+
+    @staticmethod
+    def origin_mark(doc_id: str, instance_id: str) -> bytes:
+        """The bytes that follow the kind code in every envelope ``instance_id`` encodes for
+        ``doc_id`` (msgpack packs a string the same way every time)."""
+        mark: bytes = msgpack.packb(doc_id) + msgpack.packb(instance_id)
+        return mark
+
+    @staticmethod
+    def has_origin_mark(data: bytes, mark: bytes) -> bool:
+        """Whether ``data`` is an envelope carrying ``mark`` (see :meth:`origin_mark`), read
+        from the raw bytes without decoding anything: an instance recognises its own
+        envelopes coming back from Redis at the cost of a prefix comparison."""
+        return data.startswith(_HEAD) and data.startswith(mark, len(_HEAD) + 1)
 
     @classmethod
     def decode(cls, data: bytes) -> Envelope:
@@ -198,6 +219,18 @@ class Broker(Lifecycle):
         self.instance_id = check_instance_id(instance_id)
         self.dropped = 0
         """Envelopes :meth:`publish` could not hand to the backend (disconnected, overflow)."""
+        self.published = 0
+        """Envelopes taken by :meth:`publish` or :meth:`offer` (dropped ones included)."""
+        self.received = 0
+        """Messages that reached this broker from the backend, its own echoes included."""
+        self.echoes = 0
+        """This instance's own envelopes that came back from the backend, recognised on the
+        raw bytes and skipped without decoding (Redis pub/sub sends them to every
+        subscriber, the publisher's own connection included)."""
+        self.decoded = 0
+        """Messages decoded into envelopes (other instances' traffic)."""
+        self.delivered = 0
+        """Envelopes handed to a document's handler."""
         self._handlers: dict[str, Handler] = {}
         self._reconnect_callbacks: list[ReconnectCallback] = []
         self._callback_tasks: set[asyncio.Task[None]] = set()
@@ -268,6 +301,7 @@ class Broker(Lifecycle):
         """
         self._check_started()
         self._check_own(envelope)
+        self.published += 1
         await self._publish(envelope)
 
     def offer(self, envelope: Envelope) -> bool:
@@ -280,7 +314,10 @@ class Broker(Lifecycle):
         """
         self._check_started()
         self._check_own(envelope)
-        return self._offer(envelope)
+        taken = self._offer(envelope)
+        if taken:
+            self.published += 1
+        return taken
 
     async def drained(self) -> None:
         """Return once the send buffer is empty (at once for a backend without one)."""
@@ -328,6 +365,7 @@ class Broker(Lifecycle):
         handler = self._handlers.get(envelope.doc_id)
         if handler is None:
             return
+        self.delivered += 1
         try:
             handler(envelope)
         except Exception:

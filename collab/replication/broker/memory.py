@@ -12,7 +12,8 @@ class MemoryHub:
 
     Delivery is asynchronous (``loop.call_soon``), so handlers never run inside ``publish``
     and envelopes from one publisher keep their order. Envelopes cross the hub encoded and
-    decoded again, as they would over Redis.
+    decoded again, as they would over Redis, but only to the other brokers that hold the
+    document: unlike Redis, the hub never sends a publisher its own envelopes back.
     """
 
     def __init__(self) -> None:
@@ -54,6 +55,8 @@ class MemoryHub:
     def _arrive(self, receiver: MemoryBroker, envelope: Envelope) -> None:
         # Checked again on arrival: an outage or unsubscribe in between loses the envelope.
         if receiver in self._brokers and receiver not in self._disconnected:
+            receiver.received += 1
+            receiver.decoded += 1  # decoded once for every receiver, as Redis would per instance
             receiver._deliver(envelope)
 
 

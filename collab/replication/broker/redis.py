@@ -7,6 +7,10 @@ detects loss by read errors and by a PING sent when the connection has been idle
 ``ping_interval`` seconds, then reconnects with exponential backoff and jitter, resubscribes
 every channel and only then reports healthy again and runs the on_reconnect callbacks.
 
+Redis delivers a message to every subscriber, the publisher's own subscriber connection
+included: each instance recognises its own envelopes on the raw bytes (the origin follows the
+document id at a fixed place) and skips them before any decoding.
+
 Publishing goes through the client's pool from a sender task fed by a bounded queue, so
 ``publish()`` never waits on the network and per-publisher order is kept (batches are
 pipelined in order on one connection). A failed PUBLISH counts its envelopes as dropped and
@@ -107,6 +111,8 @@ class RedisBroker(Broker):
         self._healthy = False
         self._sub: AbstractConnection | None = None  # set once fully subscribed
         self._channels: dict[bytes, str] = {}  # wanted channel -> doc_id
+        # wanted channel -> Envelope.origin_mark of this instance's envelopes on it
+        self._own_marks: dict[bytes, bytes] = {}
         # Futures of SUBSCRIBE commands in flight, per channel in send order: Redis answers
         # the commands of one connection in order, so each reply resolves the oldest.
         self._acks: dict[bytes, deque[asyncio.Future[None]]] = {}
@@ -167,6 +173,7 @@ class RedisBroker(Broker):
         if sub is not None:
             await _disconnect(sub, wait=True)
         self._channels.clear()
+        self._own_marks.clear()
         self._queue = None
         client, self._client = self._client, None
         await self._source.close(client)
@@ -176,6 +183,7 @@ class RedisBroker(Broker):
     async def _subscribe(self, doc_id: str, is_new: bool) -> None:
         channel = self.keys.doc_channel(doc_id).encode()
         self._channels[channel] = doc_id
+        self._own_marks[channel] = Envelope.origin_mark(doc_id, self.instance_id)
         pending = self._acks.get(channel)
         ack = pending[-1] if pending else None
         if is_new and self._healthy and self._sub is not None:
@@ -197,6 +205,7 @@ class RedisBroker(Broker):
     async def _unsubscribe(self, doc_id: str) -> None:
         channel = self.keys.doc_channel(doc_id).encode()
         self._channels.pop(channel, None)
+        self._own_marks.pop(channel, None)
         if self._sub is not None:
             try:
                 await _send(self._sub, "UNSUBSCRIBE", channel)
@@ -342,11 +351,17 @@ class RedisBroker(Broker):
             self._pong_deadline = None
 
     def _dispatch(self, channel: bytes, data: Any) -> None:
+        self.received += 1
         doc_id = self._channels.get(channel)
         if doc_id is None:
             return  # unsubscribed meanwhile
+        if isinstance(data, bytes) and Envelope.has_origin_mark(data, self._own_marks[channel]):
+            # Redis sends every publisher its own messages back: skip them before decoding.
+            self.echoes += 1
+            return
         try:
             envelope = Envelope.decode(data)
+            self.decoded += 1
             if envelope.doc_id != doc_id:
                 raise BrokerError(
                     f"envelope for document {envelope.doc_id!r} arrived on the channel of "

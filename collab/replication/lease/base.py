@@ -4,6 +4,14 @@ A lease is held by one *owner* (an instance) until it is released or its TTL run
 holder keeps it by renewing well within the TTL. Holding a lease is advisory: code that
 writes under it must stop when ``renew`` returns False.
 
+Because a holder can be paused past its TTL (GC, SIGSTOP, a stalled VM) and then finish a
+write it started, ``acquire_fenced`` returns a *fencing token*: a number per lease name that
+grows with every new holding (a renewal by the same owner keeps it). Writes carry the token
+and the store refuses one older than the newest it has seen, so the late writer loses.
+Counters start from the wall clock in milliseconds (see :func:`first_token`), so tokens keep
+growing across restarts (of the process, or of a Redis without persistence) as long as the
+clock does not go back and a name is taken less than a thousand times a second.
+
 Exception tree::
 
     LeaseError
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import uuid
 from abc import abstractmethod
 
@@ -40,6 +49,11 @@ class AlreadyStarted(LeaseError):
 class NotStarted(LeaseError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} is not started; use 'async with' or await start() first")
+
+
+def first_token() -> int:
+    """Where a lease name's token counter starts: the wall clock in milliseconds."""
+    return time.time_ns() // 1_000_000
 
 
 def check_owner(owner: str | None) -> str:
@@ -84,6 +98,16 @@ class Lease(Lifecycle):
     async def acquire(self, name: str, ttl: float) -> bool:
         """Take ``name`` for ``ttl`` seconds if it is free or expired, or renew it if this
         owner holds it already. False if another owner holds it."""
+        return await self.acquire_fenced(name, ttl) is not None
+
+    async def acquire_fenced(self, name: str, ttl: float) -> int | None:
+        """:meth:`acquire` that returns the holding's fencing token, or None if another
+        owner holds ``name``.
+
+        A newly taken lease gets a token greater than every token of ``name`` handed out
+        before (also by an earlier process: counters start from the wall clock in
+        milliseconds); a renewal by the holder keeps its token.
+        """
         self._check_started()
         check_name(name)
         check_ttl(ttl)
@@ -112,7 +136,7 @@ class Lease(Lifecycle):
         return await self._holder(name)
 
     @abstractmethod
-    async def _acquire(self, name: str, ttl: float) -> bool: ...
+    async def _acquire(self, name: str, ttl: float) -> int | None: ...
 
     @abstractmethod
     async def _renew(self, name: str, ttl: float) -> bool: ...

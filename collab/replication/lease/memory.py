@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from collab.replication.lease.base import Lease
+from collab.replication.lease.base import Lease, first_token
 
 
 class LeaseRegistry:
@@ -16,6 +16,7 @@ class LeaseRegistry:
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[str, float]] = {}  # name -> (owner, expires_at)
+        self.fences: dict[str, int] = {}  # name -> the newest fencing token handed out
 
     def holder(self, name: str, now: float) -> str | None:
         entry = self.entries.get(name)
@@ -51,12 +52,16 @@ class MemoryLease(Lease):
 
     # No awaits below: each operation is atomic on the event loop.
 
-    async def _acquire(self, name: str, ttl: float) -> bool:
+    async def _acquire(self, name: str, ttl: float) -> int | None:
         now = self._clock()
-        if self.registry.holder(name, now) not in (None, self.owner):
-            return False
+        holder = self.registry.holder(name, now)
+        if holder not in (None, self.owner):
+            return None
+        if holder is None:  # newly taken: a new token
+            fences = self.registry.fences
+            fences[name] = max(fences.get(name, 0) + 1, first_token())
         self.registry.entries[name] = (self.owner, now + ttl)
-        return True
+        return self.registry.fences[name]
 
     async def _renew(self, name: str, ttl: float) -> bool:
         now = self._clock()

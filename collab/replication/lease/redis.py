@@ -2,6 +2,10 @@
 
 The scripts compare the stored owner before touching the key, so a holder whose lease expired
 and was taken by another owner can neither extend nor delete the new holder's lease.
+
+The fencing token of a lease is a counter in a second key (the lease key of ``fence:<name>``,
+without expiry), advanced by the acquire script whenever the lease is newly taken: in the
+same script, so two owners can never get the same token.
 """
 
 from __future__ import annotations
@@ -16,14 +20,32 @@ from collab.replication.lease.base import Lease, LeaseUnavailable
 from collab.replication.redis_keys import DEFAULT_NAMESPACE, RedisKeys
 from foundation.redis import RedisSource
 
-# KEYS[1] = lease key, ARGV[1] = owner, ARGV[2] = ttl in milliseconds
+# KEYS[1] = lease key, KEYS[2] = fence counter key, ARGV[1] = owner, ARGV[2] = ttl in ms.
+# Returns the fencing token, or 0 when another owner holds the lease. A new token is the
+# counter plus one, but never below Redis's clock in milliseconds (``first_token``): a lost
+# counter (Redis restarted without persistence) does not restart from 1 below the tokens the
+# store has already seen.
 _ACQUIRE = """
+local function new_token()
+  local now = redis.call('TIME')
+  local floor = now[1] * 1000 + math.floor(now[2] / 1000)
+  local token = redis.call('INCR', KEYS[2])
+  if token < floor then
+    redis.call('SET', KEYS[2], string.format('%d', floor))
+    token = floor
+  end
+  return token
+end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return 1
+  return new_token()
 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+  local token = redis.call('GET', KEYS[2])
+  if token then
+    return tonumber(token)
+  end
+  return new_token()
 end
 return 0
 """
@@ -94,14 +116,18 @@ class RedisLease(Lease):
         args: list[str | int] = [self.owner]
         if ttl is not None:
             args.append(max(1, math.ceil(ttl * 1000)))
+        keys = [self.keys.lease(name)]
+        if script == "acquire":
+            keys.append(self.keys.lease(f"fence:{name}"))
         try:
-            result = await self._scripts[script](keys=[self.keys.lease(name)], args=args)
+            result = await self._scripts[script](keys=keys, args=args)
         except (RedisError, OSError) as exc:
             raise LeaseUnavailable(f"{self!r}: {script} of lease {name!r} failed: {exc}") from exc
         return int(result)
 
-    async def _acquire(self, name: str, ttl: float) -> bool:
-        return await self._run("acquire", name, ttl) == 1
+    async def _acquire(self, name: str, ttl: float) -> int | None:
+        token = await self._run("acquire", name, ttl)
+        return token if token > 0 else None
 
     async def _renew(self, name: str, ttl: float) -> bool:
         return await self._run("renew", name, ttl) == 1

@@ -1,5 +1,6 @@
-"""Job queues: in-process (embedded mode) or Redis Streams (distributed mode), chosen by
-``REDIS_URL``; redis is imported only for the latter."""
+"""Job queues: in-process (tests, a server without a data directory), a SQLite file (the
+embedded mode: jobs survive a restart) or Redis Streams (distributed mode), chosen by URL;
+redis is imported only for the latter."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from inference.jobs.queue.base import (
     QueueAlreadyStarted,
     QueueError,
     QueueFull,
+    QueueInUse,
     QueueNotStarted,
     StaleAttempt,
 )
@@ -19,17 +21,26 @@ from inference.jobs.queue.memory import MemoryQueue
 
 
 def queue_from_url(url: str | None, **options: Any) -> JobQueue:
-    """``None`` → :class:`MemoryQueue`; ``redis://`` / ``rediss://`` / ``unix://`` →
-    :class:`~inference.jobs.queue.redis.RedisQueue`. ``options``: ``max_jobs``,
-    ``max_attempts``, ``lease`` and, for Redis, ``namespace``."""
-    if url is None:
+    """``None`` → :class:`MemoryQueue`; ``sqlite:///path/jobs.db`` →
+    :class:`~inference.jobs.queue.sqlite.SQLiteQueue`; ``redis://`` / ``rediss://`` /
+    ``unix://`` → :class:`~inference.jobs.queue.redis.RedisQueue`. ``options``:
+    ``max_jobs``, ``max_attempts``, ``lease`` and, for Redis, ``namespace``."""
+    scheme = url.partition(":")[0].lower() if url is not None else None
+    if scheme not in ("redis", "rediss", "unix"):
         options.pop("namespace", None)
+    if url is None:
         return MemoryQueue(**options)
-    if url.partition(":")[0].lower() in ("redis", "rediss", "unix"):
+    if scheme == "sqlite":
+        from inference.jobs.queue.sqlite import SQLiteQueue, path_of
+
+        return SQLiteQueue(path_of(url), **options)
+    if scheme in ("redis", "rediss", "unix"):
         from inference.jobs.queue.redis import RedisQueue
 
         return RedisQueue(url, **options)
-    raise ValueError(f"unsupported job queue URL scheme in {url.partition(':')[0]!r}: use redis://")
+    raise ValueError(
+        f"unsupported job queue URL scheme in {url.partition(':')[0]!r}: use sqlite:/// or redis://"
+    )
 
 
 __all__ = [
@@ -40,6 +51,7 @@ __all__ = [
     "QueueAlreadyStarted",
     "QueueError",
     "QueueFull",
+    "QueueInUse",
     "QueueNotStarted",
     "StaleAttempt",
     "queue_from_url",

@@ -16,6 +16,7 @@ Exception tree::
      ├── QueueFull
      ├── JobNotFound
      ├── StaleAttempt
+     ├── QueueInUse           (a durable queue's file is held by another process)
      ├── QueueAlreadyStarted  (also a RuntimeError)
      └── QueueNotStarted      (also a RuntimeError)
 """
@@ -61,6 +62,16 @@ class StaleAttempt(QueueError):
         )
         self.job = job
         self.attempt = attempt
+
+
+class QueueInUse(QueueError):
+    """Another process holds the queue's file (one embedded server per data directory)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"the job queue {path} is in use by another process: run one server per data directory"
+        )
+        self.path = path
 
 
 class QueueAlreadyStarted(QueueError, RuntimeError):
@@ -120,6 +131,14 @@ class JobQueue(Lifecycle):
     @abstractmethod
     async def size(self) -> int:
         """Jobs queued or running (what ``max_jobs`` bounds)."""
+
+    @abstractmethod
+    async def counts(self) -> dict[JobState, int]:
+        """How many jobs are queued and how many running (keys ``QUEUED`` and ``RUNNING``)."""
+
+    @abstractmethod
+    async def unfinished(self, doc_id: str) -> list[Job]:
+        """The document's queued and running jobs, oldest first."""
 
     @abstractmethod
     async def cancel(self, job_id: str) -> Job:

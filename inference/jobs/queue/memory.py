@@ -73,6 +73,14 @@ class MemoryQueue(JobQueue):
     async def size(self) -> int:
         return sum(1 for job in self._jobs.values() if not job.state.final)
 
+    async def counts(self) -> dict[JobState, int]:
+        states = [job.state for job in self._jobs.values()]
+        return {state: states.count(state) for state in (JobState.QUEUED, JobState.RUNNING)}
+
+    async def unfinished(self, doc_id: str) -> list[Job]:
+        found = [j for j in self._jobs.values() if j.doc_id == doc_id and not j.state.final]
+        return sorted(found, key=lambda job: job.created_at)
+
     async def cancel(self, job_id: str) -> Job:
         job = await self.get(job_id)
         if job.state is JobState.QUEUED:

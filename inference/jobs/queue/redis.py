@@ -229,6 +229,30 @@ class RedisQueue(JobQueue):
     async def size(self) -> int:
         return int(await self._redis.xlen(self.stream))
 
+    async def counts(self) -> dict[JobState, int]:
+        redis = self._redis
+        total = int(await redis.xlen(self.stream))
+        pending = await redis.xpending(self.stream, GROUP)  # delivered, not yet acknowledged
+        running = min(total, int(pending["pending"]))
+        return {JobState.QUEUED: total - running, JobState.RUNNING: running}
+
+    async def unfinished(self, doc_id: str) -> list[Job]:
+        redis = self._redis
+        ids = []
+        for _entry, fields in await redis.xrange(self.stream):
+            job_id = _text((fields or {}).get(b"job") or (fields or {}).get("job") or "")
+            if job_id:
+                ids.append(job_id)
+        found = []
+        for job_id in dict.fromkeys(ids):
+            try:
+                job = await self.get(job_id)
+            except JobNotFound:  # expired or removed meanwhile
+                continue
+            if job.doc_id == doc_id and not job.state.final:
+                found.append(job)
+        return sorted(found, key=lambda job: job.created_at)
+
     async def cancel(self, job_id: str) -> Job:
         if await self._run("cancel", job_id, GROUP, time.time(), RETENTION_S) == -1:
             raise JobNotFound(job_id)

@@ -112,7 +112,13 @@ class FailingSnapshotStore(MemoryStore):
         self.snapshot_attempts = 0
 
     async def write_snapshot(
-        self, doc_id: str, state: bytes, up_to_seq: int, *, label: str | None = None
+        self,
+        doc_id: str,
+        state: bytes,
+        up_to_seq: int,
+        *,
+        label: str | None = None,
+        fence: int | None = None,
     ) -> int:
         self.snapshot_attempts += 1
         raise OSError("snapshot volume full")

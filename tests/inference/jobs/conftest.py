@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,6 +59,23 @@ class _MemoryQueues(QueueFactory):
         self.clock.advance(seconds)
 
 
+class _SQLiteQueues(QueueFactory):
+    """Every call opens the same file (as a restarted server would); leases run on a
+    manual clock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.clock = ManualClock()
+
+    def __call__(self, **options: Any) -> JobQueue:
+        from inference.jobs.queue.sqlite import SQLiteQueue
+
+        return SQLiteQueue(self.path, clock=self.clock, **options)
+
+    async def pass_time(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+
 class _RedisQueues(QueueFactory):
     def __init__(self, url: str, namespace: str) -> None:
         self.url, self.namespace = url, namespace
@@ -71,10 +89,13 @@ class _RedisQueues(QueueFactory):
         await asyncio.sleep(seconds)
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def make_queue(request: pytest.FixtureRequest) -> AsyncIterator[QueueFactory]:
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def make_queue(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[QueueFactory]:
     if request.param == "memory":
         yield _MemoryQueues()
+        return
+    if request.param == "sqlite":
+        yield _SQLiteQueues(tmp_path / "data" / "jobs.db")
         return
     import redis.asyncio as aioredis
 

@@ -201,3 +201,21 @@ async def test_lifecycle_is_explicit(make_queue: QueueFactory) -> None:
 def test_bad_bounds_are_refused(options: dict[str, float], named: str) -> None:
     with pytest.raises(ValueError, match=named):
         MemoryQueue(**options)  # type: ignore[arg-type]
+
+
+async def test_counts_and_a_document_s_unfinished_jobs(make_queue: QueueFactory) -> None:
+    async with make_queue() as queue:
+        first, second = make_job(doc_id="poster"), make_job(doc_id="poster", created_at=2e9)
+        other, ended = make_job(doc_id="flyer"), make_job(doc_id="poster")
+        for job in (first, second, other, ended):
+            await queue.submit(job)
+        await queue.cancel(ended.id)
+        claimed = await queue.claim("w", timeout=1)
+        assert claimed is not None and claimed.id == first.id
+        assert await queue.counts() == {JobState.QUEUED: 2, JobState.RUNNING: 1}
+        unfinished = await queue.unfinished("poster")
+        assert [(j.id, j.state) for j in unfinished] == [
+            (first.id, JobState.RUNNING),
+            (second.id, JobState.QUEUED),
+        ]
+        assert await queue.unfinished("nothing") == []

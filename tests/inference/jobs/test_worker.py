@@ -10,10 +10,10 @@ import pytest
 from inference.exceptions import InvalidInput
 from inference.jobs.executors import ExecutorDied
 from inference.jobs.links import LinkError
-from inference.jobs.model import Job, JobState, Report
+from inference.jobs.model import Job, JobKind, JobState, Report
 from inference.jobs.queue import MemoryQueue
 from inference.jobs.runner import Control, Output
-from inference.jobs.worker import Worker
+from inference.jobs.worker import TimeLimit, Worker
 from tests.inference.jobs.conftest import make_job
 from tests.support.clock import ManualClock
 from tests.support.waiting import eventually
@@ -202,3 +202,52 @@ def test_worker_start_twice_is_an_error() -> None:
                     await worker.start()
 
     asyncio.run(scenario())
+
+
+async def test_a_job_past_its_time_limit_fails_naming_the_limit_and_the_next_one_runs() -> None:
+    queue, link = MemoryQueue(), Link()
+    stuck, fine = make_job(kind=JobKind.REMOVE_BACKGROUND), make_job()
+    seen: list[Control] = []
+
+    async def hangs(job: Job, control: Control) -> Output:
+        seen.append(control)
+        await asyncio.sleep(60)
+        raise AssertionError("not reached")
+
+    limits = {JobKind.REMOVE_BACKGROUND: TimeLimit(0.2, "NEXUS_JOBS_TIMEOUT_REMOVE_BACKGROUND")}
+    executor = Scripted(hangs, works)
+    async with (
+        queue,
+        Worker(queue, link, executor, heartbeat=0.05, claim_timeout=0.1, timeouts=limits),
+    ):
+        await queue.submit(stuck)
+        await queue.submit(fine)
+        await eventually(lambda: "done" in link.states(fine.id), timeout=10)
+    failed = [r for r in link.reports if r.job_id == stuck.id][-1]
+    assert failed.state is JobState.FAILED and failed.error == (
+        "remove_background job exceeded its 0.2 s timeout (NEXUS_JOBS_TIMEOUT_REMOVE_BACKGROUND)"
+    )
+    assert seen[0].cancelled  # a thread's pipeline is told to stop at its next step
+    assert (await queue.get(stuck.id)).attempts == 1  # not retried: it would time out again
+
+
+async def test_the_limit_counts_from_when_the_executor_begins_the_pipeline() -> None:
+    queue, link, job = MemoryQueue(), Link(), make_job()
+
+    async def slow_start(job: Job, control: Control) -> Output:
+        control.setting_up()
+        await asyncio.sleep(0.4)  # a fresh process importing its libraries
+        control.began()
+        await asyncio.sleep(0.1)
+        return await works(job, control)
+
+    limits = {job.kind: TimeLimit(0.3, "NEXUS_JOBS_TIMEOUT_SECONDS")}
+    async with queue:
+        async with Worker(
+            queue, link, Scripted(slow_start), heartbeat=0.05, claim_timeout=0.1, timeouts=limits
+        ):
+            await queue.submit(job)
+            await eventually(lambda: any(r.state.final for r in link.reports), timeout=10)
+    assert link.states(job.id)[-1] == "done"
+    with pytest.raises(ValueError, match="> 0 seconds, got 0"):
+        TimeLimit(0, "X")

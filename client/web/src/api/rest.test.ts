@@ -59,14 +59,14 @@ const raw = (id: string, t: number) => ({
 
 describe("REST client", () => {
   it("lists every page of documents and names the caller", async () => {
-    answers.push(answer(200, { documents: [raw("a", 1)], limit: 100, offset: 0, next_offset: 1 }));
-    answers.push(answer(200, { documents: [raw("b", 2)], limit: 100, offset: 1, next_offset: null }));
+    answers.push(answer(200, { documents: [raw("a", 1)], limit: 100, offset: 0, next_offset: 1, next_cursor: "0x1.0p0~a" }));
+    answers.push(answer(200, { documents: [raw("b", 2)], limit: 100, offset: 0, next_offset: null, next_cursor: null }));
     const docs = await listDocs();
     expect(docs.map((d) => d.id)).toEqual(["a", "b"]);
     expect(docs[0]).toEqual({
       id: "a", name: "A", owner: "u-ann", width: 10, height: 20, dpi: 72, colorProfile: "sRGB", createdAt: 1000, updatedAt: 2500,
     });
-    expect(calls.map((c) => c.url)).toEqual(["/api/docs?limit=100&offset=0", "/api/docs?limit=100&offset=1"]);
+    expect(calls.map((c) => c.url)).toEqual(["/api/docs?limit=100", "/api/docs?limit=100&cursor=0x1.0p0~a"]);
     expect(calls[0].headers).toMatchObject({ "X-User": "u-ann", "X-User-Name": "Ann" });
   });
 

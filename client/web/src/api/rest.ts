@@ -154,14 +154,20 @@ function toSummary(raw: RawDoc): DocSummary {
   };
 }
 
-/** Every stored document (follows `next_offset` through all pages), oldest first. */
+/**
+ * Every document the caller may see, oldest first: follows `next_cursor` through all pages
+ * (a cursor page never repeats or skips a document when others are created meanwhile).
+ */
 export async function listDocs(): Promise<DocSummary[]> {
   const docs: DocSummary[] = [];
-  let offset: number | null = 0;
-  for (let page = 0; offset !== null && page < 1000; page++) {
-    const body: { documents: RawDoc[]; next_offset: number | null } = await json("GET", `/api/docs?limit=100&offset=${offset}`);
+  let cursor: string | null = null;
+  for (let page = 0; page < 1000; page++) {
+    const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+    const body: { documents: RawDoc[]; next_cursor?: string | null } = await json("GET", `/api/docs?limit=100${query}`);
     docs.push(...body.documents.map(toSummary));
-    offset = typeof body.next_offset === "number" && body.next_offset > offset ? body.next_offset : null;
+    const next = body.next_cursor;
+    if (typeof next !== "string" || next === cursor) break;
+    cursor = next;
   }
   return docs;
 }

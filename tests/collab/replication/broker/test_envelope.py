@@ -100,3 +100,31 @@ def test_envelopes_are_frozen() -> None:
     envelope = Envelope("doc", "inst", None, EnvelopeKind.UPDATE, b"x")
     with pytest.raises(AttributeError):
         envelope.payload = b"y"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("kind", list(EnvelopeKind))
+@pytest.mark.parametrize("user", ["alice", None])
+@pytest.mark.parametrize("target", ["inst-b", None])
+@pytest.mark.parametrize("doc_id", ["doc-1", "d" * 200])  # fixstr and str8 document ids
+def test_the_origin_mark_is_found_on_the_raw_bytes(
+    kind: EnvelopeKind, user: str | None, target: str | None, doc_id: str
+) -> None:
+    data = Envelope(doc_id, "inst-a", user, kind, b"inst-a", target).encode()
+    assert Envelope.has_origin_mark(data, Envelope.origin_mark(doc_id, "inst-a"))
+    for other_doc, other_instance in (
+        (doc_id, "inst-b"),
+        (doc_id, "inst-"),  # a prefix of the origin
+        (doc_id, "inst-ab"),
+        ("doc-2", "inst-a"),
+        (doc_id[:-1], "inst-a"),
+    ):
+        mark = Envelope.origin_mark(other_doc, other_instance)
+        assert not Envelope.has_origin_mark(data, mark), (other_doc, other_instance)
+
+
+def test_the_origin_mark_needs_this_envelope_version() -> None:
+    mark = Envelope.origin_mark("doc", "inst")
+    assert Envelope.has_origin_mark(wire(*GOOD), mark)
+    assert not Envelope.has_origin_mark(wire(2, *GOOD[1:]), mark)
+    assert not Envelope.has_origin_mark(wire(*GOOD[:-1]), mark)  # six fields
+    assert not Envelope.has_origin_mark(b"", mark)
