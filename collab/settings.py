@@ -7,6 +7,7 @@ down through constructors. Every variable is documented in docs/configuration.md
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,24 @@ _HTTP_URL = _Check(
 )
 _JOB_TIMEOUT = _Check(
     lambda s: s is None or 0.1 <= s <= 86400, "0.1 to 86400 seconds (or unset: the default)"
+)
+
+
+def _not_a_network(spec: str) -> str | None:
+    """The first entry of a comma-separated list that is neither an IP nor a CIDR network."""
+    for entry in (part.strip() for part in spec.split(",")):
+        try:
+            if entry:
+                ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return entry
+    return None
+
+
+_TRUSTED_PROXIES = _Check(
+    lambda spec: _not_a_network(spec) is None,
+    "comma-separated IP addresses or CIDR networks",
+    shown=_not_a_network,
 )
 _SECRET = _Check(
     lambda secret: secret is None or len(secret.encode()) >= 32,
@@ -129,10 +148,12 @@ class Settings:
     allowed_origins: str = ""  # comma-separated browser origins ("*": any); "": same host only
     # AI job submissions per user (over it: 429)
     jobs_per_user_per_minute: float = _checked(30.0, _above(0))
-    # concurrent WebSocket connections per client address
-    max_connections_per_ip: int = _checked(256, _above(0))
-    # new connections per address (burst: 2x)
-    connection_attempts_per_second: float = _checked(50.0, _above(0))
+    # proxies (IPs/CIDRs) whose Forwarded / X-Forwarded-For name the client; "": trust none
+    trusted_proxies: str = _checked("", _TRUSTED_PROXIES)
+    # concurrent WebSocket connections per client address (1000 users behind one NAT fit)
+    max_connections_per_ip: int = _checked(2048, _above(0))
+    # new connections per address (burst: 2x); 1000 clients reconnect within ~15 s
+    connection_attempts_per_second: float = _checked(100.0, _above(0))
     # per connection (burst: 2x); over it: closed
     max_messages_per_second: float = _checked(1000.0, _above(0))
     # per connection (burst: 2x); over it: closed
@@ -283,6 +304,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "access_token_ttl": ("NEXUS_ACCESS_TOKEN_TTL", float),
     "allowed_origins": ("NEXUS_ALLOWED_ORIGINS", str),
     "jobs_per_user_per_minute": ("NEXUS_JOBS_PER_USER_PER_MINUTE", float),
+    "trusted_proxies": ("NEXUS_TRUSTED_PROXIES", str),
     "max_connections_per_ip": ("NEXUS_MAX_CONNECTIONS_PER_IP", int),
     "connection_attempts_per_second": ("NEXUS_CONNECTION_ATTEMPTS_PER_SECOND", float),
     "max_messages_per_second": ("NEXUS_MAX_MESSAGES_PER_SECOND", float),

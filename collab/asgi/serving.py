@@ -16,4 +16,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_per_message_deflate": settings.ws_compression,
         "log_config": None,
         "lifespan": "on",
+        # uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client (its
+        # default FORWARDED_ALLOW_IPS): the app decides, from NEXUS_TRUSTED_PROXIES only.
+        "proxy_headers": False,
     }

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from canvasdoc import close_codes
+from collab.asgi.client_address import trusted_proxies
 from collab.asgi.starlette_channel import StarletteChannel
 from collab.auth import AuthenticationError
 from collab.auth.base import TOKEN_SUBPROTOCOL_PREFIX
@@ -50,7 +51,10 @@ _FAIR_SHARE = 16  # frames handled from one connection before others get a turn
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
     server: Server = websocket.app.state.server
-    address = websocket.client.host if websocket.client else "unknown"
+    peer = websocket.client.host if websocket.client else "unknown"
+    address = trusted_proxies(server.settings.trusted_proxies).client_address(
+        peer, websocket.headers.getlist("forwarded"), websocket.headers.getlist("x-forwarded-for")
+    )
     refused = server.address_guard.admit(address)
     if refused is not None:
         server.metrics.connections_refused.inc()
