@@ -102,6 +102,11 @@ async def json_body(request: Request, *, max_bytes: int = 64 * 1024) -> dict[str
     return body
 
 
+def layer_id_of(request: Request) -> str:
+    """The path's ``layer_id`` (the layer itself is looked up by the edit, 404 when unknown)."""
+    return str(request.path_params["layer_id"])
+
+
 def edit_as_caller(
     room: Room, principal: Principal, doc_id: str, change: Callable[[Canvas], T]
 ) -> T:

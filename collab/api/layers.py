@@ -42,6 +42,7 @@ from collab.api._common import (
     edit_as_caller,
     existing_doc_id,
     json_body,
+    layer_id_of,
     principal_of,
     room_for,
     undo_answer,
@@ -225,7 +226,7 @@ async def update_layer(request: Request) -> JSONResponse:
     """
     principal = await principal_of(request)
     doc_id = await existing_doc_id(request, "editor")
-    layer_id = str(request.path_params["layer_id"])
+    layer_id = layer_id_of(request)
     body = await json_body(request)
     if not body:
         raise ApiError(422, "invalid", f"no field to change; expected some of {', '.join(_PROPS)}")
@@ -280,7 +281,7 @@ async def reorder_layer(request: Request) -> JSONResponse:
     """
     principal = await principal_of(request)
     doc_id = await existing_doc_id(request, "editor")
-    layer_id = str(request.path_params["layer_id"])
+    layer_id = layer_id_of(request)
     body = await json_body(request)
     _validated(body, ("index",))
     if "index" not in body:
@@ -326,7 +327,7 @@ async def delete_layer(request: Request) -> JSONResponse:
     """
     principal = await principal_of(request)
     doc_id = await existing_doc_id(request, "editor")
-    layer_id = str(request.path_params["layer_id"])
+    layer_id = layer_id_of(request)
 
     def change(canvas: Canvas) -> Layer:
         layer = canvas.get_layer(layer_id)

@@ -31,6 +31,7 @@ from collab.api._common import (
     edit_as_caller,
     existing_doc_id,
     json_body,
+    layer_id_of,
     principal_of,
     room_for,
     undo_answer,
@@ -56,10 +57,6 @@ _RERUN_FIELDS: dict[JobKind, dict[str, str]] = {
     JobKind.REMOVE_BACKGROUND: {"layer_id": "input_layer", "region": "region", "layers": "layers"},
 }  # fmt: skip
 _MAX_SEED = 2**32
-
-
-def _layer_id(request: Request) -> str:
-    return str(request.path_params["layer_id"])
 
 
 def _edit(room: Room, principal: Principal, doc_id: str, change: Callable[[Canvas], None]) -> None:
@@ -90,7 +87,7 @@ async def accept(request: Request) -> JSONResponse:
     """
     principal = await principal_of(request)
     doc_id = await existing_doc_id(request, "editor")
-    layer_id = _layer_id(request)
+    layer_id = layer_id_of(request)
     async with room_for(request, doc_id) as room:
         _edit(room, principal, doc_id, lambda canvas: canvas.accept_proposal(layer_id))
         layer = Canvas(room.doc).get_layer(layer_id)
@@ -116,7 +113,7 @@ async def discard(request: Request) -> JSONResponse:
     """
     principal = await principal_of(request)
     doc_id = await existing_doc_id(request, "editor")
-    layer_id = _layer_id(request)
+    layer_id = layer_id_of(request)
     async with room_for(request, doc_id) as room:
         removed: list[Layer] = []
 
@@ -167,7 +164,7 @@ async def rerun(request: Request) -> Response:
     """
     principal = await principal_of(request)
     doc_id = await existing_doc_id(request, "editor")
-    layer_id = _layer_id(request)
+    layer_id = layer_id_of(request)
     given = await json_body(request)
     unknown = sorted(set(given) - {"seed"})
     if unknown:
