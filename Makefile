@@ -31,8 +31,10 @@ test: install-dev install-ai $(NODESTAMP) web tools browser ## install test depe
 # goes into the venv. The fetch runs on every install: it is idempotent (nothing is downloaded
 # when the file verifies) and so also repairs a file that went missing or was damaged.
 FETCH_MODELS := $(PY) -m inference.model_files fetch --quiet
-# rembg's first import compiles numba code (pymatting) for about a minute: done once here.
-WARM_REMBG := $(PY) -c "import rembg"
+# numba compiles once per installation, here rather than at the first request: rembg's first
+# import (pymatting, about a minute) and the compositor's blend kernels (about 30 s; numba
+# caches them next to collab/render/kernels.py).
+WARM_NUMBA := $(PY) -c "import rembg" && $(PY) -m collab.render.kernels
 
 install: $(STAMP)
 	$(FETCH_MODELS)
@@ -47,12 +49,12 @@ $(VENV)/bin/python:
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e .
-	$(WARM_REMBG)
+	$(WARM_NUMBA)
 	touch $@
 
 $(DEVSTAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(WARM_REMBG)
+	$(WARM_NUMBA)
 	touch $(STAMP) $@
 
 # The optional AI stack: torch, diffusers, SAM2 (the server runs without it: background
@@ -85,12 +87,24 @@ browser:
 	  fi; }
 
 # Debian's docker-compose validates docker-compose.yml without a Docker engine (tests use it).
+# Debian's nginx runs the shipped deploy/nginx/nexus.conf in front of two instances
+# (tests/collab/test_load_balancer.py starts its own private nginx): a policy-rc.d that says
+# "no" keeps the package from starting the system service on port 80.
 tools:
 	@command -v docker-compose >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && apt-get install -y -qq docker-compose) >/dev/null; \
 	  else \
 	    echo "note: docker-compose missing (apt-get install docker-compose); its test will skip"; \
+	  fi; }
+	@PATH="$$PATH:/usr/sbin:/sbin" command -v nginx >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    policy=/usr/sbin/policy-rc.d; own=; \
+	    if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' >$$policy; chmod +x $$policy; own=1; fi; \
+	    (apt-get update -qq && { apt-get install -y -qq nginx-light || apt-get install -y -qq nginx; }) >/dev/null; \
+	    status=$$?; if [ -n "$$own" ]; then rm -f $$policy; fi; exit $$status; \
+	  else \
+	    echo "note: nginx missing (apt-get install nginx-light); the load balancer test will skip"; \
 	  fi; }
 
 lint: install-dev

@@ -4,18 +4,26 @@ Prints the compositor's time for the whole document, and for comparison, in the 
 process on the same layers, a plain skia-python source-over of the 20 images onto an 8-bit
 N32 surface (the floor: what drawing those pixels costs at all), and the same on a float
 surface (what the compositor's precision costs before any blend mode). The ratio is
-compositor / plain skia. Each figure is the median of ``--repeat`` runs, taken round-robin,
-single-threaded.
+compositor / plain skia N32, PASS when at most ``TARGET`` (issue 17). Each figure is the
+median of ``--repeat`` runs, taken round-robin, single-threaded, as wall time and as this
+process's CPU time (the steadier of the two on a shared machine).
 
-    .venv/bin/python bench/composite.py [--size 2048] [--layers 20] [--repeat 3]
+The compiled kernels' one-time cost is printed too: loading them from numba's cache in this
+process, and (``--cold``) compiling all 22 from scratch in a child process with an empty
+cache directory, which is what a fresh install pays once (``python -m collab.render.kernels``).
+
+    .venv/bin/python bench/composite.py [--size 2048] [--layers 20] [--repeat 3] [--cold]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,8 +34,10 @@ import skia  # type: ignore[import-not-found]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from canvasdoc.canvas import CanvasMeta, Layer
-from collab.render import blend
+from collab.render import blend, kernels
 from collab.render.compositor import SKIA_MODES, Scene, render
+
+TARGET = 1.2  # compositor / plain Skia N32 source-over
 
 # Half Skia's modes, half the numpy ones, interleaved.
 MODES = (
@@ -71,17 +81,48 @@ def plain_skia(scene: Scene, images: dict[str, np.ndarray], color_type: object) 
     return result
 
 
-def timed(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median seconds of each, run round-robin so that a noisy neighbour hurts all alike."""
+def timed(
+    runs: dict[str, Callable[[], object]], repeat: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and CPU seconds of each, run round-robin so that a noisy neighbour hurts
+    all alike."""
     for fn in runs.values():
         fn()  # warm-up: caches, page faults
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
         for name, fn in runs.items():
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - started_cpu)
+    return (
+        {name: statistics.median(values) for name, values in wall.items()},
+        {name: statistics.median(values) for name, values in cpu.items()},
+    )
+
+
+def cold_compile_seconds() -> tuple[float, float]:
+    """Wall and CPU seconds to compile every kernel with an empty cache, in a child process."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        before = os.times()
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "collab.render.kernels"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return time.perf_counter() - started, cpu
+
+
+def verdict(ratio: float) -> str:
+    return "PASS" if ratio <= TARGET else "FAIL"
 
 
 def main() -> None:
@@ -89,18 +130,20 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--layers", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cold", action="store_true", help="also time a from-scratch compile")
     args = parser.parse_args()
+    loaded = kernels.load_all()
     scene, images = make_layers(args.size, args.layers)
     skia_layers = sum(layer.blend_mode in SKIA_MODES for layer in scene.layers)
     numpy_layers = sum(layer.blend_mode in blend.NUMPY_MODES for layer in scene.layers)
     print(
         f"{args.layers} layers of {args.size}x{args.size}, {skia_layers} in Skia modes, "
-        f"{numpy_layers} in numpy modes; median of {args.repeat}; "
+        f"{numpy_layers} in the compiled kernels' modes; median of {args.repeat}; "
         f"{platform.machine()}, Python {platform.python_version()}, one thread"
     )
     only_skia = Scene(scene.meta, tuple(x for x in scene.layers if x.blend_mode in SKIA_MODES))
     only_numpy = Scene(scene.meta, tuple(x for x in scene.layers if x.blend_mode not in SKIA_MODES))
-    medians = timed(
+    wall, cpu = timed(
         {
             "ours": lambda: render(scene, images),
             "plain": lambda: plain_skia(scene, images, skia.ColorType.kN32_ColorType),
@@ -110,21 +153,31 @@ def main() -> None:
         },
         args.repeat,
     )
-    ours, plain, plain_f32 = medians["ours"], medians["plain"], medians["plain_f32"]
-    ours_skia, ours_numpy = medians["ours_skia"], medians["ours_numpy"]
-    per = 1000 / args.layers
-    print(f"compositor, mixed modes          {ours:7.3f} s  ({ours * per:5.0f} ms/layer)")
-    print(f"plain skia source-over, N32      {plain:7.3f} s  ({plain * per:5.0f} ms/layer)")
-    print(f"plain skia source-over, F32      {plain_f32:7.3f} s  ({plain_f32 * per:5.0f} ms/layer)")
-    print(f"ratio compositor / plain N32     {ours / plain:7.1f} x")
-    print(f"ratio compositor / plain F32     {ours / plain_f32:7.1f} x")
+    rows = [
+        ("compositor, mixed modes", "ours", args.layers),
+        ("plain skia source-over, N32", "plain", args.layers),
+        ("plain skia source-over, F32", "plain_f32", args.layers),
+        (f"  of which {skia_layers} Skia-mode layers", "ours_skia", skia_layers),
+        (f"  of which {numpy_layers} kernel-mode layers", "ours_numpy", numpy_layers),
+    ]
+    print(f"{'':34}{'wall':>9}{'cpu':>9}   per layer (wall)")
+    for label, name, count in rows:
+        per = wall[name] * 1000 / max(count, 1)
+        print(f"{label:34}{wall[name]:8.3f}s{cpu[name]:8.3f}s   {per:5.0f} ms")
+    ratio, ratio_cpu = wall["ours"] / wall["plain"], cpu["ours"] / cpu["plain"]
+    print(f"ratio compositor / plain N32      {ratio:8.2f}x{ratio_cpu:8.2f}x")
+    print(f"ratio compositor / plain F32      {wall['ours'] / wall['plain_f32']:8.2f}x"
+          f"{cpu['ours'] / cpu['plain_f32']:8.2f}x")  # fmt: skip
+    print(f"kernels loaded from numba's cache in {loaded:.2f} s (once per process)")
+    if args.cold:
+        cold_wall, cold_cpu = cold_compile_seconds()
+        print(
+            f"kernels compiled from scratch in {cold_wall:.1f} s wall, {cold_cpu:.1f} s CPU "
+            "(once per installation; numba import included)"
+        )
     print(
-        f"  of which {skia_layers} Skia-mode layers   {ours_skia:7.3f} s  "
-        f"({ours_skia * 1000 / max(skia_layers, 1):5.0f} ms/layer)"
-    )
-    print(
-        f"  of which {numpy_layers} numpy-mode layers  {ours_numpy:7.3f} s  "
-        f"({ours_numpy * 1000 / max(numpy_layers, 1):5.0f} ms/layer)"
+        f"TARGET compositor <= {TARGET}x plain Skia N32: {verdict(ratio)} ({ratio:.2f}x wall; "
+        f"CPU {ratio_cpu:.2f}x {verdict(ratio_cpu)})"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from starlette.websockets import WebSocket
 from collab import __version__, api
 from collab.api import errors
 from collab.asgi import web
+from collab.asgi.uvicorn_ws import FRAME_BUDGET
 from collab.asgi.ws_endpoint import websocket_endpoint
 from collab.auth import Authenticator
 from collab.replication.broker.base import Broker
@@ -45,9 +47,14 @@ def create_app(
     server = Server(settings, store=store, authenticator=authenticator, broker=broker, lease=lease)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with server:
-            yield
+            if getattr(app.state, "freeze_gc_after_start", False):  # `serve` sets it
+                gc.collect()
+                gc.freeze()
+            # The lifespan state reaches uvicorn's protocols too: the WebSocket protocol
+            # reports the bytes each connection holds to the frame budget from its first read.
+            yield {FRAME_BUDGET: server.frame_budget}
 
     app = CanvasApp(
         routes=[

@@ -19,6 +19,7 @@ from collab.replication.broker.factory import broker_from_url
 from collab.replication.lease.base import Lease
 from collab.replication.lease.factory import lease_from_url
 from collab.replication.relay import EnvelopeRelay
+from collab.session.budget import FrameBudget
 from collab.session.limits import AddressGuard
 from collab.session.rooms import RoomManager
 from collab.settings import Settings
@@ -61,6 +62,9 @@ class Server:
             attempts_per_second=settings.connection_attempts_per_second,
             burst=2 * settings.connection_attempts_per_second,
         )
+        # Bytes of frames held by all connections together (collab/session/budget.py).
+        self.frame_budget = FrameBudget(settings.frame_budget_bytes)
+        self.metrics.registry.register(self.frame_budget)
         self.instance_id = settings.instance_id or uuid.uuid4().hex[:12]
         self.store = store if store is not None else _store_for(settings)
         self.access_store = access_for(self.store)

@@ -119,6 +119,9 @@ class Settings:
     # per connection, before it is closed as slow
     send_queue_bytes: int = _checked(8 * 1024 * 1024, _at_least(1024))
     send_queue_messages: int = _checked(4096, _at_least(1))
+    # bytes of partial, unhandled and unsent frames of all connections together; over it the
+    # connections holding the most are closed (1013)
+    frame_budget_bytes: int = _checked(16 * 1024 * 1024, _at_least(1024 * 1024))
     # unload a room this long after its last connection left
     room_idle_seconds: float = _checked(60.0, _at_least(0))
     # compact a room's log after this many updates ...
@@ -284,6 +287,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_frame_bytes": ("NEXUS_MAX_FRAME_BYTES", int),
     "send_queue_bytes": ("NEXUS_SEND_QUEUE_BYTES", int),
     "send_queue_messages": ("NEXUS_SEND_QUEUE_MESSAGES", int),
+    "frame_budget_bytes": ("NEXUS_FRAME_BUDGET_BYTES", int),
     "room_idle_seconds": ("NEXUS_ROOM_IDLE_SECONDS", float),
     "snapshot_every_updates": ("NEXUS_SNAPSHOT_EVERY_UPDATES", int),
     "snapshot_interval": ("NEXUS_SNAPSHOT_INTERVAL", float),

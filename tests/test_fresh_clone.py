@@ -23,7 +23,7 @@ INNER = "NEXUS_FRESH_CLONE_INNER"
 
 pytestmark = [
     pytest.mark.fresh_clone,
-    pytest.mark.timeout(1800),
+    pytest.mark.timeout(3300),
     pytest.mark.skipif(bool(os.environ.get(INNER)), reason="already inside a fresh-clone run"),
 ]
 
@@ -119,7 +119,7 @@ def test_fresh_clone_runs_and_passes(tmp_path: Path) -> None:
 
     result = subprocess.run(
         test_cmd, shell=True, cwd=clone, env=_clean_env(), capture_output=True, text=True,
-        timeout=1500,
+        timeout=2700,
     )  # fmt: skip
     # pytest's report is on stdout; pip's noise on stderr must not push it out of view.
     report = result.stdout[-8000:]

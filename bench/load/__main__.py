@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.load import flood, report, scenarios, servers
+from bench.load import flood, report, scenarios, servers, starve
 from bench.load.measure import ForeignLoad
 
 ALL = ("S1", "S2", "RAMP", "S3", "S4", "S5")
-EXTRA = ("S1-LONG", "S2-LONG", "PROFILE", "FLOOD")
+EXTRA = ("S1-LONG", "S2-LONG", "PROFILE", "FLOOD", "STARVE")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -224,6 +224,8 @@ async def _main(args: argparse.Namespace) -> int:
                     flush=True,
                 )
     print(report.render(results))
+    if "STARVE" in results:
+        print("\n" + starve.render(results["STARVE"]))
     if "PROFILE" in results:
         for r in results["PROFILE"]["ours"]:
             shape = args.profile_shape
@@ -314,6 +316,8 @@ async def _one(scenario: str, name: str, opts: scenarios.Options, seed: int) -> 
         return await scenarios.run_profile(name, opts, seed=seed)
     if scenario == "FLOOD":
         return await flood.run_flood(name, opts, seed=seed)
+    if scenario == "STARVE":
+        return await starve.run_starve(name, opts, seed=seed)
     raise ValueError(scenario)
 
 

@@ -276,6 +276,7 @@ async def run_phase(
     slips.sort()
     result: dict[str, Any] = {
         "rate": rate,
+        "duration": duration,
         "clients": len(clients),
         "updates_sent": updates_sent,
         "expected": expected,

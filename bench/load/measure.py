@@ -12,7 +12,8 @@ from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench.load.wsclient import Recorder, YClient, update_key
+from bench.load.wsclient import Recorder, YClient
+from bench.load.yupdate import struct_ranges
 
 perf_counter = time.perf_counter
 
@@ -41,7 +42,9 @@ class LatencyRecorder(Recorder):
 
     A receipt by the sender itself (the reference server echoes every update to its sender)
     is counted apart and not a delivery; an update frame whose key is not in the table (our
-    server's history entries, which are the server's own transactions) is ignored.
+    server's history entries, which are the server's own transactions) is ignored. One frame
+    may deliver several updates (a server that merges the updates of one loop turn): every
+    sent update whose first clock lies in one of the frame's struct groups is delivered.
     """
 
     def __init__(self, seconds: int, split_by_tag: bool = False) -> None:
@@ -54,17 +57,33 @@ class LatencyRecorder(Recorder):
         self.echoes = 0
         self.warmup_deliveries = 0
         self.unknown = 0
+        self._ranges: dict[bytes, list[tuple[int, int, int]]] = {}
 
     def on_update(self, client: YClient, payload: bytes, pos: int, now: float) -> None:
-        try:
-            key = update_key(payload, pos)
-        except IndexError:
+        body = payload[pos:] if pos else payload
+        ranges = self._ranges.get(body)  # a broadcast reaches every receiver with one body
+        if ranges is None:
+            try:
+                ranges = struct_ranges(body)
+            except (IndexError, ValueError):
+                self.unknown += 1
+                return
+            if len(self._ranges) >= 100_000:
+                self._ranges.clear()
+            self._ranges[body] = ranges
+        sent = self.sent
+        hits = 0
+        for client_id, clock, length in ranges:
+            base = client_id << 32
+            for key in range(base + clock, base + clock + length):
+                record = sent.get(key)
+                if record is not None:
+                    hits += 1
+                    self._deliver(client, record, now)
+        if not hits:
             self.unknown += 1
-            return
-        record = self.sent.get(key)
-        if record is None:
-            self.unknown += 1
-            return
+
+    def _deliver(self, client: YClient, record: tuple[float, int, int, int], now: float) -> None:
         sent_at, sender, second, tag = record
         if sender == client.index:
             self.echoes += 1

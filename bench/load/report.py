@@ -352,30 +352,30 @@ def targets(results: Results) -> tuple[list[str], list[list[str]]]:
         t_r = _typical(ref) if ref else float("nan")
         rows.append(
             [
-                f"{scenario} typical p99/s ratio <= 1.0",
+                f"{scenario} typical p99/s ratio <= 0.9",
                 _f(t_o),
                 _f(t_r),
-                verdict(t_o <= t_r if ref else None) + f" ({_ratio(t_o, t_r)})",
+                verdict(t_o <= 0.9 * t_r if ref else None) + f" ({_ratio(t_o, t_r)})",
             ]
         )
         over_o = _secs_over(ours)[0]
         over_r = _secs_over(ref)[0] if ref else None
         rows.append(
             [
-                f"{scenario} seconds with p99 > 50 ms <= reference's",
+                f"{scenario} no second with p99 > 50 ms",
                 str(over_o),
                 str(over_r),
-                verdict(over_o <= over_r if over_r is not None else None),
+                verdict(over_o == 0),
             ]
         )
         c_o = median([r["server_cpu_pct"]["server"] for r in ours])
         c_r = median([r["server_cpu_pct"]["server"] for r in ref]) if ref else float("nan")
         rows.append(
             [
-                f"{scenario} server CPU ratio <= 1.5",
+                f"{scenario} server CPU ratio <= 1.0",
                 _f(c_o, 0),
                 _f(c_r, 0),
-                verdict(c_o <= 1.5 * c_r if ref else None) + f" ({_ratio(c_o, c_r)})",
+                verdict(c_o <= c_r if ref else None) + f" ({_ratio(c_o, c_r)})",
             ]
         )
         missing = sum(r["missing"] for r in ours)
@@ -406,12 +406,13 @@ def targets(results: Results) -> tuple[list[str], list[list[str]]]:
         bound = any(r["generator_bound"] for r in ramp.get("reference", []))
         rows.append(
             [
-                "Ramp highest sustained rate >= reference's",
+                "Ramp highest sustained rate >= 2x reference's",
                 _f(bo),
                 _f(br) + (" (generator-bound: at least)" if bound else ""),
-                verdict(bo >= br if br == br else None),
+                verdict(bo > 0 and bo >= 2 * br if br == br else None) + f" ({_ratio(bo, br)})",
             ]
         )
+        rows.extend(_ramp_cpu_rows(ramp, verdict))
     s3 = results.get("S3", {}).get("ours")
     if s3:
         last = [r["stages"][-1] for r in s3]
@@ -447,16 +448,72 @@ def targets(results: Results) -> tuple[list[str], list[list[str]]]:
         one = median([r["one"]["latency"]["p99"] for r in at])
         cross = median([r["two"]["cross"]["p99"] for r in at])
         label = "S2's load" if rate == 1.0 else f"{rate:g} updates/s per client"
+        cpu_one = median([sum(r["one"]["server_cpu_pct"].values()) for r in at])
+        cpu_two = median([sum(r["two"]["server_cpu_pct"].values()) for r in at])
+        rows.append(
+            [
+                f"S5 two instances' CPU <= 1.15x one instance's at {label}",
+                f"{_f(cpu_two, 0)} vs {_f(cpu_one, 0)} %",
+                "-",
+                (
+                    "(not the target's load)"
+                    if rate != 1.0
+                    else "- (the shared core saturated: the ratio is a floor)"
+                    if cpu_two >= 95
+                    else verdict(cpu_two <= 1.15 * cpu_one)
+                )
+                + f" ({_ratio(cpu_two, cpu_one)})",
+            ]
+        )
         rows.append(
             [
                 f"S5 crossing instances adds <= 3 ms to p99 at {label} "
                 "(cross p99 - 1-instance p99)",
                 f"{_f(cross)} - {_f(one)} = {_f(cross - one)}",
                 "-",
-                verdict(cross - one <= 3) if rate == 1.0 else "(not the target's load)",
+                verdict(cross - one <= 3) if rate == 0.25 else "(target at --s5-rate 0.25)",
             ]
         )
     return header, rows
+
+
+RAMP_CPU_RATES = (2.0, 3.0)  # issue 17: rates both servers keep up with on this machine
+
+
+def _cpu_per_delivery_us(step: dict[str, Any]) -> float:
+    """Server CPU time per delivery in a ramp step, in µs."""
+    seconds = step.get("duration", 10)
+    cpu = sum(step["server_cpu_pct"].values()) / 100 * seconds
+    return cpu / step["expected"] * 1e6 if step["expected"] else float("nan")
+
+
+def _ramp_cpu_rows(ramp: dict[str, Runs], verdict: Callable[[bool | None], str]) -> list[list[str]]:
+    """Server CPU per delivery at the ramp's 2 and 3 updates/s per client: ours <= 0.5x the
+    reference's, with a typical p99 no worse."""
+    rows = []
+    for rate in RAMP_CPU_RATES:
+        at: dict[str, list[dict[str, Any]]] = {
+            server: [s for r in runs for s in r["steps"] if s["rate"] == rate]
+            for server, runs in ramp.items()
+        }
+        ours, ref = at.get("ours", []), at.get("reference", [])
+        if not ours:
+            continue
+        c_o = median([_cpu_per_delivery_us(s) for s in ours])
+        p_o = median([s["typical_p99"] for s in ours])
+        c_r = median([_cpu_per_delivery_us(s) for s in ref]) if ref else float("nan")
+        p_r = median([s["typical_p99"] for s in ref]) if ref else float("nan")
+        rows.append(
+            [
+                f"Ramp at {rate:g}/s per client: server CPU per delivery <= 0.5x reference's, "
+                "typical p99 no worse",
+                f"{_f(c_o, 2)} us, p99 {_f(p_o)} ms",
+                f"{_f(c_r, 2)} us, p99 {_f(p_r)} ms",
+                verdict(c_o <= 0.5 * c_r and p_o <= p_r if ref else None)
+                + f" (CPU {_ratio(c_o, c_r)}, p99 {_ratio(p_o, p_r)})",
+            ]
+        )
+    return rows
 
 
 def timelines(results: Results) -> str:

@@ -14,6 +14,11 @@ the worker itself.
   every ``METRICS_REFRESH_S``), the jobs this instance ended by kind and state (each end
   counted once, though a worker may repeat its report: the ``ai_tasks`` row says whether it
   was already logged), and their run time by kind.
+- **Ends the server did not hear of.** A job the queue ended on its own (its attempts
+  spent while its worker could not reach any server, so no report came) is recorded as
+  ended (``ai_tasks``, the board, the metrics) when this host next sees it: when it is read
+  through the API, and by a sweep every ``RECONCILE_S`` over the newest ``RECONCILE_SCAN``
+  tasks still logged as queued or running.
 - **Deleted documents.** Deleting a document cancels its queued and running jobs; a result
   that still arrives for it ends its job cancelled (the result is dropped), not failed.
 - **Job board.** Every job is an entry of the document's root Map ``jobs`` (job id → Map:
@@ -74,7 +79,7 @@ from collab.session.room import Room
 from collab.session.rooms import RoomManager
 from collab.settings import Settings, env_variable
 from inference.jobs.executors import Executor, ProcessExecutor
-from inference.jobs.links import BlobMissing
+from inference.jobs.links import BlobMissing, ServerUnreachable
 from inference.jobs.model import Job, JobKind, JobLimits, JobState, Report
 from inference.jobs.queue import JobNotFound, JobQueue, StaleAttempt, queue_from_url
 from inference.jobs.worker import TimeLimit, Worker
@@ -107,6 +112,9 @@ _PROVENANCE_PARAMS = (
 AI_USER = "nexus ai"
 _PROVENANCE_RESULT = ("model", "backend", "fallback", "fallback_reason", "device", "seconds")
 METRICS_REFRESH_S = 5.0  # the queue's depth is read at least this often
+RECONCILE_S = 30.0  # how often unfinished ai_tasks rows are checked against the queue
+RECONCILE_SCAN = 200  # the newest tasks looked at per sweep
+_UNFINISHED = (str(JobState.QUEUED), str(JobState.RUNNING))
 JOBS_FILE = "jobs.db"  # the embedded queue's SQLite file, in the data directory
 
 
@@ -251,9 +259,61 @@ class JobsHost:
         self.metrics.depth(counts[JobState.QUEUED], counts[JobState.RUNNING])
 
     async def _refresh_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + RECONCILE_S
         while True:
             await asyncio.sleep(METRICS_REFRESH_S)
             await self.refresh_metrics()
+            if loop.time() >= next_sweep:
+                next_sweep = loop.time() + RECONCILE_S
+                try:
+                    await self.reconcile()
+                except Exception as exc:  # an outage: the next sweep tries again
+                    log.warning("could not reconcile AI tasks", extra={"error": repr(exc)})
+
+    async def get(self, job_id: str) -> Job:
+        """The job as the queue has it (raises JobNotFound), its end recorded if the
+        server had not heard of it (see :meth:`observe`)."""
+        return await self.observe(await self.queue.get(job_id))
+
+    async def observe(self, job: Job) -> Job:
+        """Record the end of ``job``, read from the queue, if the ``ai_tasks`` log does not
+        have it yet: the queue failed it (attempts spent) while its worker could not
+        report. The log, the board and the metrics then agree with the queue."""
+        if not job.state.final:
+            return job
+        try:
+            if (await self.store.get_task(job.id)).status == str(job.state):
+                return job
+        except TaskNotFound:
+            pass
+        except StoreError as exc:  # the next look tries again
+            log.warning("could not read an AI task", extra={"job": job.id, "error": str(exc)})
+            return job
+        await self._count_end(job)
+        await self._log(job)
+        await self._show(job)
+        log.warning(
+            "job ended without a report; recorded now",
+            extra={"job": job.id, "state": str(job.state), "error": job.error},
+        )
+        return job
+
+    async def reconcile(self) -> int:
+        """Check the newest tasks logged as queued or running against the queue and record
+        the ends the server missed; how many were recorded."""
+        recorded = 0
+        for task in await self.store.list_tasks(limit=RECONCILE_SCAN):
+            if task.status not in _UNFINISHED:
+                continue
+            try:
+                job = await self.queue.get(task.id)
+            except JobNotFound:  # past the queue's retention, or a memory queue restarted
+                continue
+            if job.state.final:
+                await self.observe(job)
+                recorded += 1
+        return recorded
 
     async def task(self, job_id: str) -> TaskRecord:
         """The job's ``ai_tasks`` row (for jobs the queue no longer keeps)."""
@@ -398,7 +458,9 @@ class JobsHost:
 
 
 class LocalLink:
-    """The embedded worker's link to its own server: the store and the host, in-process."""
+    """The embedded worker's link to its own server: the store and the host, in-process.
+    A store that is unavailable (a Postgres cut) is an outage, as a 503 is over HTTP:
+    :class:`ServerUnreachable`, so the worker keeps the job and tries again."""
 
     def __init__(self, host: JobsHost) -> None:
         self._host = host
@@ -410,18 +472,25 @@ class LocalLink:
                 found[digest] = (await self._host.store.get_blob(digest)).data
             except BlobNotFound:
                 raise BlobMissing(f"input blob {digest} is not in the store") from None
+            except StoreError as exc:
+                raise ServerUnreachable(f"input blob {digest}: {exc}") from exc
         return found
 
     async def put_png(self, data: bytes) -> str:
         digest, size = await asyncio.to_thread(_png_facts, data)
-        await self._host.store.put_blob(
-            digest, data, media_type="image/png", width=size[0], height=size[1]
-        )
+        try:
+            await self._host.store.put_blob(
+                digest, data, media_type="image/png", width=size[0], height=size[1]
+            )
+        except StoreError as exc:
+            raise ServerUnreachable(f"the result could not be stored: {exc}") from exc
         return digest
 
     async def report(self, report: Report) -> bool:
         try:
             await self._host.report(report)
+        except StoreError as exc:
+            raise ServerUnreachable(f"report of job {report.job_id}: {exc}") from exc
         except (StaleAttempt, JobNotFound) as exc:
             log.info("report refused as stale", extra={"job": report.job_id, "why": str(exc)})
             return False

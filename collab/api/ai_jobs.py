@@ -318,7 +318,10 @@ async def generative_fill(request: Request) -> Response:
         description: >
           a field is invalid: empty mask, wrong mask size, unknown layer, prompt too long,
           steps out of range (the message names it)
-      503: {description: "jobs_busy: the queue is full (Retry-After header, retry_after field)"}
+      503:
+        description: >
+          jobs_busy: the queue is full (Retry-After header, retry_after field);
+          jobs_unavailable: the job queue cannot be reached (Retry-After header)
     """
     return await _submit(request, JobKind.GENERATIVE_FILL)
 
@@ -350,7 +353,7 @@ async def segment(request: Request) -> Response:
           bad prompts (the message names the value): no point or box, a point or box off
           the canvas or region, an inverted box, a label count that differs from the point
           count; an unknown layer
-      503: {description: "jobs_busy: the queue is full"}
+      503: {description: "jobs_busy: the queue is full; jobs_unavailable: it is unreachable"}
     """
     return await _submit(request, JobKind.SEGMENT)
 
@@ -375,7 +378,7 @@ async def remove_background(request: Request) -> Response:
       404: {description: unknown document}
       413: {description: the area is larger than NEXUS_MAX_EXPORT_PIXELS (give a region)}
       422: {description: "unknown layer or field, a region off the canvas"}
-      503: {description: "jobs_busy: the queue is full"}
+      503: {description: "jobs_busy: the queue is full; jobs_unavailable: it is unreachable"}
     """
     return await _submit(request, JobKind.REMOVE_BACKGROUND)
 
@@ -400,7 +403,7 @@ async def get_job(request: Request) -> JSONResponse:
     server = server_of(request)
     job_id = request.path_params["job_id"]
     try:
-        view = (await server.jobs.queue.get(job_id)).public()
+        view = (await server.jobs.get(job_id)).public()
     except JobNotFound:
         try:
             view = _task_view(await server.jobs.task(job_id))
@@ -431,7 +434,7 @@ async def cancel_job(request: Request) -> JSONResponse:
     server = server_of(request)
     job_id = request.path_params["job_id"]
     try:
-        job = await server.jobs.queue.get(job_id)
+        job = await server.jobs.get(job_id)
     except JobNotFound:
         raise ApiError(404, "not_found", f"job {job_id!r} not found") from None
     if principal.user_id != job.user_id and not principal.service:
@@ -466,6 +469,7 @@ async def report_job(request: Request) -> JSONResponse:
       404: {description: unknown job}
       409: {description: "stale_report: that attempt no longer owns the job"}
       422: {description: a malformed report}
+      503: {description: "jobs_unavailable: the job queue cannot be reached (Retry-After)"}
     """
     principal = await principal_of(request)
     server = server_of(request)

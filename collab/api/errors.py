@@ -13,6 +13,7 @@ from starlette.routing import Match, Route
 from canvasdoc.canvas import SchemaError
 from collab.auth import AuthenticationError
 from collab.exceptions import InvalidDocumentId
+from inference.jobs.queue.base import QueueUnavailable
 from persistence.base import (
     BlobNotFound,
     DocumentExists,
@@ -71,6 +72,18 @@ async def _store_error(request: Request, exc: Exception) -> Response:
     return error_response(503, "store_unavailable", f"storage is unavailable: {exc}")
 
 
+async def _queue_unavailable(request: Request, exc: Exception) -> Response:
+    """An outage the operator sees in the queue's own logs: a warning here, not a stack."""
+    assert isinstance(exc, QueueUnavailable)
+    log.warning(
+        "job queue unavailable answering a request",
+        extra={"path": request.url.path, "error": str(exc)},
+    )
+    response = error_response(503, "jobs_unavailable", str(exc))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path: one path may have a Route per method,
     while Starlette's 405 names only the first route's."""
@@ -100,5 +113,6 @@ HANDLERS = {
     InvalidDocumentId: _bad_request,
     SchemaError: _invalid,
     StoreError: _store_error,
+    QueueUnavailable: _queue_unavailable,
     HTTPException: _http_error,
 }

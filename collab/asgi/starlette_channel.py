@@ -7,9 +7,21 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from collab.asgi.uvicorn_ws import DIRECT_WRITE, DirectWriter, Receiver, frame_binary
+from collab.asgi.uvicorn_ws import DIRECT_WRITE, SERVER_CLOSE, DirectWriter, Receiver, frame_binary
 from collab.exceptions import FrameTooLarge, TextFrame
 from collab.session.transport import ChannelClosed, Framer
+
+_WRITERS: dict[type, bool] = {}
+
+
+def _is_writer(writer: object) -> bool:
+    """``isinstance(writer, DirectWriter)``, answered once per class (a runtime-checkable
+    Protocol check looks up every member each time)."""
+    kind = type(writer)
+    answer = _WRITERS.get(kind)
+    if answer is None:
+        answer = _WRITERS[kind] = isinstance(writer, DirectWriter)
+    return answer
 
 
 class StarletteChannel:
@@ -19,7 +31,7 @@ class StarletteChannel:
         self._closed = False
         # Under NexusWebSocketProtocol (collab/asgi/uvicorn_ws.py): pre-framed writes skip ASGI.
         writer = websocket.scope.get("extensions", {}).get(DIRECT_WRITE, {}).get("writer")
-        self._writer: DirectWriter | None = writer if isinstance(writer, DirectWriter) else None
+        self._writer: DirectWriter | None = writer if _is_writer(writer) else None
 
     @property
     def framer(self) -> Framer:
@@ -35,18 +47,21 @@ class StarletteChannel:
         receiver: Receiver,
         *,
         on_text: Callable[[], None],
-        on_closed: Callable[[int | None], None],
+        on_closed: Callable[[int | None, str | None], None],
     ) -> bool:
         """Have every binary message handed to ``receiver`` as it arrives, a text message
-        reported to ``on_text`` and the peer's disconnect to ``on_closed(code)``: nothing then
-        waits in ``recv``. False when the server protocol cannot (use ``recv``)."""
+        reported to ``on_text`` and the disconnect to ``on_closed(code, reason)``: ``reason``
+        is None when the peer ended it, the server's reason when the protocol closed it itself
+        (the frame budget shed it, or a frame was malformed). Nothing then waits in
+        ``recv``. False when the server protocol cannot (use ``recv``)."""
         if self._writer is None:
             return False
 
         def on_event(message: dict[str, Any]) -> None:
             if message["type"] == "websocket.disconnect":
                 self._closed = True
-                on_closed(message.get("code"))
+                by_server = message.get(SERVER_CLOSE)
+                on_closed(message.get("code"), message.get("reason") if by_server else None)
             else:
                 on_text()
 
@@ -97,5 +112,5 @@ class StarletteChannel:
         try:
             # A close reason is limited to 123 bytes by RFC 6455.
             await self._ws.close(code=code, reason=reason.encode()[:123].decode(errors="ignore"))
-        except (RuntimeError, OSError):
-            pass
+        except (RuntimeError, OSError, WebSocketDisconnect):
+            pass  # the peer is gone already (uvicorn reports it as a disconnect)

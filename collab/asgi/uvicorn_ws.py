@@ -17,6 +17,15 @@ close was sent or received, when the transport is paused by back-pressure, or wh
 permessage-deflate was negotiated — and the caller then falls back to the ASGI ``send``.
 Receiving, the handshake, pings and closes stay entirely uvicorn's.
 
+Memory: every connection reports the bytes it holds — a partially received frame in
+``websockets``' reader, fragments of a message being assembled, parsed frames waiting for
+their turn, unsent bytes in the transport's write buffer — to the process's ``FrameBudget``
+(``collab/session/budget.py``; the app hands it over in the lifespan state under
+``FRAME_BUDGET``), which closes the biggest holders with 1013 when all of them together hold
+more than ``NEXUS_FRAME_BUDGET_BYTES``. While its transport's write buffer is over the high
+water mark (the peer does not read) a connection's reading pauses too: a client that does not
+read its replies gets no new requests handled.
+
 Two changes to its logging: a refused upgrade (the app answered with an HTTP denial) is a
 completed handshake, not an error (uvicorn logs "ASGI callable returned without completing
 handshake." at ERROR for each); and the INFO lines uvicorn and websockets write for every
@@ -29,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,9 +49,14 @@ from websockets.http11 import Request
 from websockets.protocol import Protocol as WebSocketProtocol
 from websockets.protocol import State
 
+from collab.session.budget import FrameBudget
 from foundation.aio import LightEvent
 
 DIRECT_WRITE = "nexus.direct_write"  # key in scope["extensions"]
+FRAME_BUDGET = "nexus.frame_budget"  # key in the lifespan state: the process's FrameBudget
+# Set in the disconnect event of a connection the protocol closed itself (the frame budget
+# shed it, or websockets refused a malformed frame): the server's verdict, not the client's.
+SERVER_CLOSE = "nexus.server_close"
 # The releases whose internals this module was written against and tested with (pyproject pins
 # the same ranges); tests/collab/asgi/test_uvicorn_ws.py fails on any other.
 SUPPORTED_VERSIONS = {"uvicorn": "0.54.", "websockets": "17."}
@@ -50,6 +65,7 @@ _OPCODE_BINARY_FIN = 0x82
 _READ_BACKLOG = 64  # received messages queued for the app before reading pauses ...
 _SMALL_MESSAGE = 64 * 1024  # ... or at once after a bigger one: at most ~4 MiB queued
 _EVENTS_PER_TURN = 32  # frames handled from one read before other connections get a turn
+_UPGRADES_PER_TURN = 4  # upgrades handed to the app per loop turn (a connection storm)
 
 
 def frame_binary(payload: bytes) -> bytes:
@@ -136,6 +152,53 @@ class _HandshakeLog(logging.LoggerAdapter[logging.Logger]):
 _HANDSHAKE_LOG = _HandshakeLog(logging.getLogger("uvicorn.error"))
 
 
+class _UpgradeGate:
+    """At most ``_UPGRADES_PER_TURN`` upgrades handed to the app per event-loop turn.
+
+    Each upgrade costs the app a millisecond or so (the handshake answer, authentication,
+    joining the room, the first sync); a storm of hundreds arriving in one read of the
+    listening socket would otherwise run back to back while every other connection's frames
+    wait. Waiting upgrades stay parsed, their connection's reading paused, and are let in a few
+    per turn, in arrival order, between the other connections' callbacks."""
+
+    __slots__ = ("loop", "started", "waiting")
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.started = 0  # upgrades let in during the current turn
+        self.waiting: deque[NexusWebSocketProtocol] = deque()
+
+    def admit(self, protocol: NexusWebSocketProtocol) -> bool:
+        """True: go ahead now; False: ``protocol._next_turn`` is called when it may."""
+        if protocol.admitted:
+            return True
+        if protocol.loop is not self.loop:  # a fresh loop (tests run several)
+            self.loop, self.started, self.waiting = protocol.loop, 0, deque()
+        if self.started < _UPGRADES_PER_TURN and not self.waiting:
+            if self.started == 0:
+                protocol.loop.call_soon(self._turn)
+            self.started += 1
+            protocol.admitted = True
+            return True
+        self.waiting.append(protocol)
+        return False
+
+    def _turn(self) -> None:
+        self.started = 0
+        while self.waiting and self.started < _UPGRADES_PER_TURN:
+            protocol = self.waiting.popleft()
+            if protocol.disconnected:
+                continue
+            self.started += 1
+            protocol.admitted = True
+            protocol._next_turn()
+        if self.started and self.loop is not None:
+            self.loop.call_soon(self._turn)
+
+
+_UPGRADES = _UpgradeGate()
+
+
 class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol that exposes ``try_write`` and
     ``set_receiver`` to the app."""
@@ -148,6 +211,11 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
         self.conn.logger = _HANDSHAKE_LOG
         self._backlog: list[Any] = []  # parsed events not handled yet (a long read)
         self._turn_paused = False
+        self._write_paused = False  # reading paused because the peer does not read
+        self.admitted = False  # its upgrade passed the gate (_UpgradeGate)
+        budget = self.app_state.get(FRAME_BUDGET)
+        self._budget: FrameBudget | None = budget if isinstance(budget, FrameBudget) else None
+        self._held = 0  # bytes reported to the budget
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = LightEvent()  # type: ignore[assignment]
         self.writable.set()
@@ -170,6 +238,95 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
                     inbox.put_nowait(message)
         self._receiver = receiver
         inbox.divert = on_event if receiver is not None else None
+
+    # -- the frame budget --------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._budget is not None:
+            self._account()
+
+    def _account(self) -> None:
+        """Report the bytes this connection holds now to the budget (which may shed it)."""
+        budget = self._budget
+        if budget is None or self.disconnected:
+            return
+        held = len(self.conn.reader.buffer)
+        if self.frames:
+            held += sum(map(len, self.frames))
+        for event in self._backlog:
+            if isinstance(event, Frame):
+                held += len(event.data)
+        if self.transport is not None:
+            held += self.transport.get_write_buffer_size()
+        if held != self._held:
+            self._held = held
+            budget.set(self, held, "receive")
+
+    def shed(self, reason: str) -> None:
+        """Close at once with 1013 (the budget's verdict), dropping what is held."""
+        self._held = 0
+        self._backlog = []
+        self.frames = []
+        if self.disconnected or self.transport is None:
+            return
+        if not self.handshake_complete or self.close_sent:
+            self.transport.abort()
+            return
+        self.conn.fail(1013, reason[:120])
+        wire = b"".join(self.conn.data_to_send())
+        self.close_sent = True
+        inbox: _Inbox = self.queue  # type: ignore[assignment]
+        inbox.put_nowait(
+            {"type": "websocket.disconnect", "code": 1013, "reason": reason, SERVER_CLOSE: True}
+        )
+        if self.transport.get_write_buffer_size() or not self.writable.is_set():
+            self.transport.abort()  # the peer does not read: drop its unsent bytes now
+            return
+        self.transport.write(wire)
+        self.transport.close()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if not self._write_paused:
+            self._write_paused = True
+            self.transport.pause_reading()
+        if self._budget is not None:
+            # Called from inside the transport's write: shed (if it must) after it returns.
+            self.loop.call_soon(self._account)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._write_paused:
+            self._write_paused = False
+            if self._backlog:
+                self.loop.call_soon(self._next_turn)
+            elif not (self.read_paused or self._turn_paused or self.disconnected):
+                self.transport.resume_reading()
+        self._account()
+
+    def handle_parser_exception(self) -> None:
+        """uvicorn's, with the disconnect marked as the server's close (a malformed frame:
+        1002, 1007, 1009), so the app counts it under that code rather than the client's."""
+        sent = self.conn.close_sent
+        if sent is None or not self.handshake_complete or self._receiver is None:
+            super().handle_parser_exception()
+            return
+        reason = sent.reason or f"malformed frame (close {sent.code})"
+        inbox: _Inbox = self.queue  # type: ignore[assignment]
+        inbox.put_nowait(
+            {
+                "type": "websocket.disconnect",
+                "code": sent.code,
+                "reason": reason,
+                SERVER_CLOSE: True,
+            }
+        )
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.transport.close()
+
+    # -- handshake, events ------------------------------------------------------------------
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -213,13 +370,23 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
     def _handle_turn(self, events: list[Any]) -> None:
         turn, rest = events[:_EVENTS_PER_TURN], events[_EVENTS_PER_TURN:]
         self._backlog = rest
-        if rest and not self._turn_paused:
-            self._turn_paused = True
-            self.transport.pause_reading()
-        for event in turn:
+        if rest:
+            self._pause_turns()
+        for i, event in enumerate(turn):
+            if self._write_paused or (isinstance(event, Request) and not _UPGRADES.admit(self)):
+                # The peer does not read our replies (resume_writing goes on), or its upgrade
+                # waits for a later loop turn (the gate calls _next_turn then).
+                self._backlog = turn[i:] + rest
+                self._pause_turns()
+                return
             self._handle_event(event)
         if rest:
             self.loop.call_soon(self._next_turn)
+
+    def _pause_turns(self) -> None:
+        if not self._turn_paused:
+            self._turn_paused = True
+            self.transport.pause_reading()
 
     def _next_turn(self) -> None:
         if self.disconnected:
@@ -227,10 +394,14 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
             return
         events, self._backlog = self._backlog, []
         self._handle_turn(events)
+        if self._backlog and isinstance(self._backlog[0], Request):
+            return  # still waiting for the gate
         if not self._backlog and self._turn_paused:
             self._turn_paused = False
-            if not self.read_paused:
+            if not (self.read_paused or self._write_paused):
                 self.transport.resume_reading()
+        if self._held:
+            self._account()
 
     def _handle_event(self, event: Any) -> None:
         if isinstance(event, Request):
@@ -251,8 +422,16 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         backlog, self._backlog = self._backlog, []
+        if (backlog and isinstance(backlog[0], Request)) or self._write_paused:
+            # Gone while its upgrade waited (nothing of it reached the app), or while it did
+            # not read our replies: its requests need no answer, and its client sends its
+            # updates again when it reconnects (sync step 2).
+            backlog = []
         for event in backlog:  # received before the loss: handled before the disconnect
             self._handle_event(event)
+        if self._budget is not None:
+            self._held = 0
+            self._budget.release(self)
         super().connection_lost(exc)
 
     def send_receive_event_to_app(self) -> None:
@@ -293,4 +472,6 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
         ):
             return False
         self.transport.write(wire)
+        if self._budget is not None and (self._held or len(wire) > _SMALL_MESSAGE):
+            self._account()  # a big write the socket did not take at once is held here
         return True

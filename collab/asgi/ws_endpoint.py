@@ -30,6 +30,7 @@ from collab.exceptions import (
 from collab.observability.logs import ThrottledLog
 from collab.server import Server
 from collab.session.connection import Connection
+from collab.session.limits import implausible_sync
 from collab.session.room import Room
 from collab.session.transport import ChannelClosed
 
@@ -155,15 +156,24 @@ async def _accepted(websocket: WebSocket, server: Server, address: str) -> None:
         max_messages_per_second=settings.max_messages_per_second,
         max_bytes_per_second=settings.max_bytes_per_second,
         role=role,
+        budget=server.frame_budget,
     )
     server.metrics.connections.inc()
     ended_by_client = False
 
-    def client_closed(code: int | None) -> None:
+    def client_closed(code: int | None, server_reason: str | None = None) -> None:
         nonlocal ended_by_client
-        if not conn.closed.is_set():  # not after the server's own close
-            ended_by_client = code != 1012  # 1012: uvicorn's shutdown, not the client
-            conn.abort(code or close_codes.NORMAL, "closed by client")
+        if conn.closed.is_set():  # not after the server's own close
+            return
+        if server_reason is not None:  # the protocol closed it: budget, malformed frame
+            _bad_input.log(
+                "connection closed by the protocol",
+                {"doc_id": doc_id, "connection": conn.id, "code": code, "reason": server_reason},
+            )
+            conn.abort(code or close_codes.TRY_AGAIN_LATER, server_reason)
+            return
+        ended_by_client = code != 1012  # 1012: uvicorn's shutdown, not the client
+        conn.abort(code or close_codes.NORMAL, "closed by client")
 
     try:
         try:
@@ -198,7 +208,7 @@ async def _serve(
     room: Room,
     conn: Connection,
     channel: StarletteChannel,
-    client_closed: Callable[[int | None], None],
+    client_closed: Callable[[int | None, str | None], None],
 ) -> None:
     # Binary messages go straight from the protocol to the room when it can (fast_ws), and
     # so do a text message and the disconnect: then no reader task waits for each connection.
@@ -238,10 +248,16 @@ def _receiver(room: Room, conn: Connection, max_bytes: int) -> Callable[[bytes],
 
 def _handle(room: Room, conn: Connection, frame: bytes) -> None:
     conn.check_rate(len(frame))
+    if frame[:1] == b"\x00":  # a sync message: refuse a decompression bomb unread
+        why = implausible_sync(frame)
+        if why is not None:
+            raise InvalidUpdate(why)
     room.receive(conn, frame)
 
 
-async def _read(room: Room, conn: Connection, client_closed: Callable[[int | None], None]) -> None:
+async def _read(
+    room: Room, conn: Connection, client_closed: Callable[[int | None, str | None], None]
+) -> None:
     received = 0
     try:
         while True:
@@ -253,7 +269,7 @@ async def _read(room: Room, conn: Connection, client_closed: Callable[[int | Non
                 # connection's backlog runs ahead of every other connection's messages.
                 await asyncio.sleep(0)
     except ChannelClosed as exc:
-        client_closed(exc.code)
+        client_closed(exc.code, None)
     except Exception as exc:
         _fail(room, conn, exc)
 

@@ -6,6 +6,9 @@ the common case, and the cheap one. Otherwise it enqueues, and a sender task (st
 the backlog, gone when it is drained) awaits the socket. A connection whose queue grows past
 its byte or message bound has fallen too far behind; it is closed with ``SLOW_CONSUMER`` and
 its client resyncs (sync step 1/2) when it reconnects, so nothing is lost by dropping it.
+The queue's bytes also count against the process's ``FrameBudget`` (all connections
+together); when that is exhausted the connections holding the most are closed with
+``TRY_AGAIN_LATER``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TypeGuard
 
 from canvasdoc import close_codes
 from collab.auth.identity import Principal
 from collab.exceptions import RateLimited
+from collab.session.budget import FrameBudget
 from collab.session.limits import TokenBucket
 from collab.session.transport import Channel, ChannelClosed, DirectChannel, Framer, SharedFrame
 from foundation.aio import LightEvent
@@ -29,14 +34,28 @@ log = logging.getLogger(__name__)
 _ids = itertools.count(1)
 
 
+_DIRECT: dict[type, bool] = {}
+
+
+def _is_direct(channel: Channel) -> TypeGuard[DirectChannel]:
+    """``isinstance(channel, DirectChannel)``, answered once per class: a runtime-checkable
+    Protocol check looks up every member each time (a tenth of the cost of accepting a
+    connection under a storm of them)."""
+    kind = type(channel)
+    answer = _DIRECT.get(kind)
+    if answer is None:
+        answer = _DIRECT[kind] = isinstance(channel, DirectChannel)
+    return answer
+
+
 class Connection:
     """A client's connection to one room."""
 
     # Thousands are held at once, most of them idle: no per-instance __dict__.
     __slots__ = (
-        "__weakref__", "_batch", "_byte_rate", "_direct", "_framer", "_loop", "_max_bytes",
-        "_max_messages", "_message_rate", "_on_sent", "_queue", "_queued_bytes", "_sender",
-        "_sending", "awareness_ids", "channel", "close_code", "close_reason", "closed",
+        "__weakref__", "_batch", "_budget", "_byte_rate", "_direct", "_framer", "_loop",
+        "_max_bytes", "_max_messages", "_message_rate", "_on_sent", "_queue", "_queued_bytes",
+        "_sender", "_sending", "awareness_ids", "channel", "close_code", "close_reason", "closed",
         "denied_at", "id", "principal", "role",
     )  # fmt: skip
 
@@ -51,8 +70,10 @@ class Connection:
         max_messages_per_second: float | None = None,
         max_bytes_per_second: float | None = None,
         role: str = "editor",
+        budget: FrameBudget | None = None,
     ) -> None:
         self.id = next(_ids)
+        self._budget = budget  # the process's bound on queued bytes, all connections together
         self.channel = channel
         self.principal = principal
         self.role = role  # on this connection's document: viewers cannot change it
@@ -61,7 +82,7 @@ class Connection:
         self._max_bytes = max_queue_bytes
         self._max_messages = max_queue_messages
         self._on_sent = on_sent
-        self._direct = channel if isinstance(channel, DirectChannel) else None
+        self._direct = channel if _is_direct(channel) else None
         self._framer: Framer | None = self._direct.framer if self._direct is not None else None
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -161,6 +182,8 @@ class Connection:
         self._queued_bytes += len(frame)
         if self._sender is None:
             self._start_sender()
+        if self._budget is not None:
+            self._budget.set(self, self._queued_bytes, "send")  # may shed this connection
 
     def abort(self, code: int, reason: str) -> None:
         """Mark the connection closed with ``code``; the endpoint closes the socket."""
@@ -171,7 +194,13 @@ class Connection:
         self._queue = None
         self._batch = None
         self._queued_bytes = 0
+        if self._budget is not None:
+            self._budget.release(self)
         self.closed.set()
+
+    def shed(self, reason: str) -> None:
+        """The frame budget's verdict: close with ``TRY_AGAIN_LATER``, dropping the queue."""
+        self.abort(close_codes.TRY_AGAIN_LATER, reason)
 
     async def stop(self) -> None:
         """Stop the sender task if one is running (it may be stuck on a dead socket)."""
@@ -205,6 +234,8 @@ class Connection:
             if not self._queue:
                 self._queue = None  # an empty deque still holds ~600 B
             self._queued_bytes -= len(frame)
+            if self._budget is not None:
+                self._budget.set(self, self._queued_bytes, "send")
             direct, framer = self._direct, self._framer
             if direct is None or framer is None or not direct.try_write(framer(frame)):
                 self._sending = True

@@ -15,7 +15,9 @@ import time
 import uuid
 from typing import Any, Final
 
-from pycrdt import Array, ArrayEvent, Doc, Map, MapEvent
+from pycrdt import Array, Doc, Map, MapEvent
+
+from collab.session.layer_events import LayerEvent, observe_layers, unobserve_layers
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,6 @@ def _quoted(name: object) -> str:
     return f"'{text[:60]}'"
 
 
-def _is_array_event(event: Any) -> bool:
-    # pycrdt's stubs do not declare the events' attributes; keep them typed as Any.
-    return isinstance(event, ArrayEvent)
-
-
 def _is_map_event(event: Any) -> bool:
     return isinstance(event, MapEvent)
 
@@ -51,19 +48,20 @@ def _fmt(value: Any) -> str:
 
 
 class ChangeDescriber:
-    """Labels for the changes in each transaction on a canvas document."""
+    """Labels for the changes in each transaction on a canvas document.
 
-    def __init__(self, doc: Doc[Any]) -> None:
+    With ``observe=False`` the owner feeds it the layers' events (``on_layers``) from
+    an observer it shares with others (the room does, with its undo)."""
+
+    def __init__(self, doc: Doc[Any], *, observe: bool = True) -> None:
         self._layers: Array[Any] = doc.get("layers", type=Array)
         self._meta: Map[Any] = doc.get("meta", type=Map)
         self._cache: list[tuple[str | None, str | None]] = [
             self._ident(item) for item in self._layers
         ]
         self._labels: list[str] = []
-        self._subs = [
-            self._layers.observe_deep(self._on_layers),
-            self._meta.observe_deep(self._on_meta),
-        ]
+        self._layers_sub = observe_layers(doc, self._layers, self.on_layers) if observe else None
+        self._meta_sub = self._meta.observe_deep(self._on_meta)
 
     def take(self) -> str | None:
         """The label of everything since the last call (None when nothing labelled)."""
@@ -76,8 +74,10 @@ class ChangeDescriber:
         return "; ".join(unique)
 
     def close(self) -> None:
-        self._layers.unobserve(self._subs[0])
-        self._meta.unobserve(self._subs[1])
+        if self._layers_sub is not None:
+            unobserve_layers(self._layers_sub)
+            self._layers_sub = None
+        self._meta.unobserve(self._meta_sub)
 
     @staticmethod
     def _ident(item: Any) -> tuple[str | None, str | None]:
@@ -94,7 +94,7 @@ class ChangeDescriber:
             return _quoted(self._cache[index][1])
         return "a layer"
 
-    def _on_layers(self, events: list[Any]) -> None:
+    def on_layers(self, events: list[LayerEvent]) -> None:
         # Labels are a convenience: a failure here must never break applying an update.
         try:
             self._describe_layers(events)
@@ -108,8 +108,8 @@ class ChangeDescriber:
         except Exception:
             log.exception("could not describe a canvas change")
 
-    def _describe_layers(self, events: list[Any]) -> None:
-        root = [e for e in events if _is_array_event(e) and not e.path]
+    def _describe_layers(self, events: list[LayerEvent]) -> None:
+        root = [e for e in events if e.is_array and not e.path]
         for event in root:  # first: they change the indexes nested events' paths refer to
             self._apply_root_delta(event.delta)
         for event in events:
@@ -117,13 +117,11 @@ class ChangeDescriber:
             if not path:
                 continue
             layer = self._name_at(path[0])
-            if len(path) == 1 and _is_map_event(event):
+            if len(path) == 1 and event.is_map:
                 self._describe_props(path[0], layer, event.keys)
             elif len(path) >= 2 and path[1] == "strokes":
                 deleted = (
-                    _is_array_event(event)
-                    and len(path) == 2
-                    and any("delete" in d for d in event.delta)
+                    event.is_array and len(path) == 2 and any("delete" in d for d in event.delta)
                 )
                 self._labels.append(f"{'erase stroke' if deleted else 'stroke'} on {layer}")
             else:

@@ -95,3 +95,51 @@ class PerKeyRate:
             rate = self.per_minute / 60.0
             bucket = self._buckets[key] = TokenBucket(rate, self.per_minute, clock=self._clock)
         return bucket.take()
+
+
+def _var_uint(buf: bytes, pos: int) -> tuple[int, int]:
+    """A lib0 varUint at ``pos``: (value, position after it); ValueError if cut or > 64 bits."""
+    value = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise ValueError("truncated or overlong varUint")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def implausible_sync(frame: bytes) -> str | None:
+    """Why a y-websocket sync message cannot be what it claims, found from its first counts
+    alone (None: no reason seen); anything else is left to the decoder.
+
+    Yrs sizes its tables from the counts at the head of a state vector or an update before it
+    reads what they count: 30 random bytes can make it allocate hundreds of MiB and spend half
+    a second (measured on pycrdt 0.14). A count larger than the bytes that follow it cannot be
+    honest (every entry takes at least one byte), so such a message is refused unread."""
+    if len(frame) < 3 or frame[0] != 0 or frame[1] > 2:
+        return None
+    try:
+        size, pos = _var_uint(frame, 2)
+    except ValueError:
+        return None  # the decoder reports a broken frame itself
+    payload = frame[pos : pos + size]
+    if len(payload) < size:
+        return None
+    what = "state vector" if frame[1] == 0 else "update"
+    try:
+        count, pos = _var_uint(payload, 0)
+        if count > len(payload) - pos:
+            return f"{what} cannot be read: {count} entries declared in {len(payload) - pos} bytes"
+        if frame[1] != 0 and count:  # an update: its first group's struct count
+            structs, pos = _var_uint(payload, pos)
+            if structs > len(payload) - pos:
+                return (
+                    f"{what} cannot be read: {structs} structs declared in "
+                    f"{len(payload) - pos} bytes"
+                )
+    except ValueError as exc:
+        return f"{what} cannot be read: {exc}"
+    return None

@@ -21,6 +21,8 @@ from typing import Any
 
 from pycrdt import Array, Doc, Map, UndoManager
 
+from collab.session.layer_events import LayerEvent, observe_layers, unobserve_layers
+
 log = logging.getLogger(__name__)
 
 _TRIM_SLACK = 16
@@ -67,20 +69,26 @@ class UndoState:
 
 
 class RoomUndo:
-    """The undo managers of every user of one document."""
+    """The undo managers of every user of one document. With ``observe=False`` the owner
+    feeds it the layers' events (``on_layers``) from an observer it shares (the room's)."""
 
-    def __init__(self, doc: Doc[Any], *, max_depth: int, capture_ms: int) -> None:
+    def __init__(
+        self, doc: Doc[Any], *, max_depth: int, capture_ms: int, observe: bool = True
+    ) -> None:
         self._scopes = [doc.get("meta", type=Map), doc.get("layers", type=Array)]
         self._max_depth = max_depth
         self._capture_ms = capture_ms
         self._users: dict[str, _UserUndo] = {}
         self._layers: Array[Any] = doc.get("layers", type=Array)
         self._applying: _UserUndo | None = None  # whose change is being applied now
+        self._strokes = _StrokeIds(self._layers)
         # Deep observers run before the undo managers read their clocks (end of transaction).
-        self._subscription = self._layers.observe_deep(self._on_layers)
+        self._subscription = observe_layers(doc, self._layers, self.on_layers) if observe else None
 
     def close(self) -> None:
-        self._layers.unobserve(self._subscription)
+        if self._subscription is not None:
+            unobserve_layers(self._subscription)
+            self._subscription = None
 
     def track(self, user_id: str) -> None:
         """Make sure ``user_id``'s changes are recorded (call before applying them)."""
@@ -93,12 +101,13 @@ class RoomUndo:
         """The change ``track`` announced is applied (or failed): later changes are not it."""
         self._applying = None
 
-    def _on_layers(self, events: list[Any]) -> None:
+    def on_layers(self, events: list[LayerEvent]) -> None:
         entry = self._applying
         if entry is None:
+            self._strokes.forget_if_shifted(events)
             return
         try:
-            began, appended = _stroke_changes(self._layers, events)
+            began, appended = self._strokes.changes(events)
         except Exception:  # only a grouping hint: it must never break applying an update
             log.exception("could not inspect a layers change for undo")
             began, appended = None, None
@@ -175,6 +184,81 @@ class RoomUndo:
         return manager
 
 
+class _StrokeIds:
+    """Which stroke a change began or appended points to, by (layer id, stroke id).
+
+    Reading ids through pycrdt's wrappers costs several transactions per read, and a point
+    append (nine updates in ten while painting) would need one every time; so the ids found
+    at a (layer index, stroke index) are cached until a change may have moved what those
+    indexes point at (anything but point edits and strokes appended at the end of a layer).
+    """
+
+    def __init__(self, layers: Array[Any]) -> None:
+        self._layers = layers
+        self._cache: dict[tuple[int, int], tuple[str, str] | None] = {}
+
+    def forget_if_shifted(self, events: list[LayerEvent]) -> None:
+        if self._cache and any(not _is_points_event(e) for e in events):
+            self._cache.clear()
+
+    def changes(
+        self, events: list[LayerEvent]
+    ) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+        """(the stroke a transaction began, the stroke it only appended points to): each None
+        unless the whole transaction is exactly that."""
+        if len(events) != 1:
+            self.forget_if_shifted(events)
+            return None, None
+        event = events[0]
+        path = event.path
+        if _is_points_event(event):
+            if any(set(d) - {"insert", "retain"} for d in event.delta):
+                return None, None
+            return None, self._ids(path[0], path[2])
+        appended_at = _appended_stroke(event)
+        if appended_at is None:
+            self._cache.clear()
+            return None, None
+        layer_index, stroke_index = appended_at
+        if not self._is_last(layer_index, stroke_index):
+            self._cache.clear()  # an insert before other strokes shifts their indexes
+        return self._ids(layer_index, stroke_index), None
+
+    def _is_last(self, layer_index: Any, stroke_index: int) -> bool:
+        if not isinstance(layer_index, int) or not 0 <= layer_index < len(self._layers):
+            return False
+        layer = self._layers[layer_index]
+        strokes = layer.get("strokes") if isinstance(layer, Map) else None
+        return isinstance(strokes, Array) and stroke_index == len(strokes) - 1
+
+    def _ids(self, layer_index: Any, stroke_index: Any) -> tuple[str, str] | None:
+        if not isinstance(layer_index, int) or not isinstance(stroke_index, int):
+            return None
+        key = (layer_index, stroke_index)
+        if key not in self._cache:
+            self._cache[key] = _ids(self._layers, layer_index, stroke_index)
+        return self._cache[key]
+
+
+def _is_points_event(event: LayerEvent) -> bool:
+    path = event.path
+    return event.is_array and len(path) == 4 and path[1] == "strokes" and path[3] == "points"
+
+
+def _appended_stroke(event: LayerEvent) -> tuple[Any, int] | None:
+    """(layer index, stroke index) when ``event`` inserts exactly one stroke and nothing else."""
+    path = event.path
+    if not (event.is_array and len(path) == 2 and path[1] == "strokes"):
+        return None
+    delta = event.delta
+    if any(set(d) - {"insert", "retain"} for d in delta):
+        return None
+    inserted = [item for d in delta for item in d.get("insert", [])]
+    if len(inserted) != 1:
+        return None
+    return path[0], sum(d.get("retain", 0) for d in delta)
+
+
 def _ids(layers: Array[Any], layer_index: Any, stroke_index: Any) -> tuple[str, str] | None:
     """(layer id, stroke id) of ``layers[layer_index].strokes[stroke_index]``, if both exist."""
     if not isinstance(layer_index, int) or not 0 <= layer_index < len(layers):
@@ -190,23 +274,3 @@ def _ids(layers: Array[Any], layer_index: Any, stroke_index: Any) -> tuple[str, 
     if isinstance(layer_id, str) and isinstance(stroke_id, str):
         return layer_id, stroke_id
     return None
-
-
-def _stroke_changes(
-    layers: Array[Any], events: list[Any]
-) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
-    """(the stroke a transaction began, the stroke it only appended points to): each None
-    unless the whole transaction is exactly that."""
-    if len(events) != 1:
-        return None, None
-    event = events[0]
-    path, delta = list(event.path), getattr(event, "delta", None)
-    if not isinstance(delta, list) or any(set(d) - {"insert", "retain"} for d in delta):
-        return None, None
-    inserted = [item for d in delta for item in d.get("insert", [])]
-    if len(path) == 4 and path[1] == "strokes" and path[3] == "points":
-        return None, _ids(layers, path[0], path[2])
-    if len(path) == 2 and path[1] == "strokes" and len(inserted) == 1:
-        retained = sum(d.get("retain", 0) for d in delta)
-        return _ids(layers, path[0], retained), None
-    return None, None

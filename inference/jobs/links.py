@@ -26,6 +26,15 @@ class LinkError(Exception):
     another attempt can try again later."""
 
 
+class ServerUnreachable(LinkError):
+    """The server or what it needs is down for now (connection refused or reset, a timeout,
+    HTTP 502/503/504, the store unavailable): a routine outage. The worker keeps the job and
+    tries again later; this does not spend one of the job's attempts."""
+
+
+OUTAGE_STATUSES = frozenset({502, 503, 504})  # a proxy without a backend, a store cut
+
+
 class BlobMissing(Exception):
     """An input blob is not in the store (collected, or never stored): the job fails."""
 
@@ -47,7 +56,9 @@ class ServerLink(Protocol):
 
 class HttpLink:
     """:class:`ServerLink` over HTTP (stdlib ``urllib`` in threads: no extra dependency).
-    Connection failures and 5xx answers are retried ``retries`` times with backoff."""
+    Connection failures and 5xx answers are retried ``retries`` times with backoff; then a
+    connection failure or a 502/503/504 raises :class:`ServerUnreachable`, another answer
+    :class:`LinkError`."""
 
     def __init__(
         self,
@@ -111,13 +122,14 @@ class HttpLink:
                     self._blocking, method, path, data, content_type
                 )
             except OSError as exc:  # refused, reset, timed out (URLError is an OSError)
-                failure = f"{method} {self.base}{path} failed: {exc}"
+                failure, outage = f"{method} {self.base}{path} failed: {exc}", True
             else:
                 if status < 500:
                     return status, body
                 failure = f"{method} {self.base}{path} answered {status}: {body[:200]!r}"
+                outage = status in OUTAGE_STATUSES
             if attempt == self._retries:
-                raise LinkError(failure)
+                raise ServerUnreachable(failure) if outage else LinkError(failure)
             log.warning("retrying a server call", extra={"error": failure, "in_s": delay})
             await asyncio.sleep(delay)
             delay *= 2

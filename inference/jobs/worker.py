@@ -16,6 +16,14 @@ the job is cancelled there (a child process is killed: the next job starts a fre
 thread's pipeline stops at its next step) and reported failed with an error that names the
 limit and the setting that sets it. A timed-out job is not tried again: it would time out
 again.
+
+Routine outages do not spend attempts: when the server cannot be reached
+(:class:`~inference.jobs.links.ServerUnreachable`: refused, reset, 502/503/504, its store
+cut) the worker keeps the job (its heartbeat keeps the lease) and tries the same call again
+with exponential backoff and jitter, for up to ``outage_budget`` seconds per call; only then
+is the job handed back, which counts as an attempt, so a job that can never run still ends.
+A queue that cannot be reached (:class:`~inference.jobs.queue.QueueUnavailable`) pauses the
+loop with the same backoff, with a warning rather than a stack trace.
 """
 
 from __future__ import annotations
@@ -24,25 +32,38 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from inference.config import AIConfig
 from inference.context import InferenceContext
 from inference.exceptions import Cancelled
 from inference.jobs.executors import Executor, ExecutorDied, ThreadExecutor
-from inference.jobs.links import LinkError, ServerLink
+from inference.jobs.links import LinkError, ServerLink, ServerUnreachable
 from inference.jobs.model import Job, JobKind, JobState, Report
-from inference.jobs.queue import JobQueue, StaleAttempt
+from inference.jobs.queue import JobQueue, QueueUnavailable, StaleAttempt
 from inference.jobs.runner import Control, Output
 
 log = logging.getLogger(__name__)
 
 PROGRESS_STEP = 5.0  # percent between progress reports to the server
 _ERROR_PAUSE = 1.0  # seconds to wait after an unexpected error of the loop itself
+OUTAGE_BUDGET_S = 300.0  # how long one server call is retried through an outage
+OUTAGE_BACKOFF_S = 0.5  # the first wait; doubled after each failure ...
+MAX_BACKOFF_S = 30.0  # ... up to this
+
+T = TypeVar("T")
+
+
+def backoff(delay: float) -> float:
+    """``delay`` with "equal jitter": between half of it and all of it, so that workers cut
+    off together do not all come back in the same instant."""
+    return delay * random.uniform(0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -84,7 +105,14 @@ class Worker:
         heartbeat: float | None = None,
         claim_timeout: float = 1.0,
         timeouts: Mapping[JobKind, TimeLimit] | None = None,
+        outage_budget: float = OUTAGE_BUDGET_S,
+        outage_backoff: float = OUTAGE_BACKOFF_S,
     ) -> None:
+        if outage_budget < 0 or not outage_backoff > 0:
+            raise ValueError(
+                f"outage_budget must be >= 0 and outage_backoff > 0 seconds, got "
+                f"{outage_budget} and {outage_backoff}"
+            )
         self.queue = queue
         self.link = link
         self.executor = executor
@@ -92,6 +120,8 @@ class Worker:
         self.heartbeat = heartbeat if heartbeat is not None else min(1.0, queue.lease / 5)
         self.claim_timeout = claim_timeout
         self.timeouts = dict(timeouts or {})  # kinds without one run as long as they take
+        self.outage_budget = outage_budget
+        self.outage_backoff = outage_backoff
         self.current: Job | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -121,13 +151,23 @@ class Worker:
 
     async def _loop(self) -> None:
         log.info("worker started", extra={"worker": self.id, "queue": self.queue.kind})
+        delay = self.outage_backoff
         while True:
             try:
                 job = await self.queue.claim(self.id, timeout=self.claim_timeout)
+                delay = self.outage_backoff
                 if job is not None:
                     await self.process(job)
             except asyncio.CancelledError:
                 raise
+            except QueueUnavailable as exc:  # an outage: say so, wait, try again
+                wait = backoff(delay)
+                log.warning(
+                    "job queue unreachable; waiting",
+                    extra={"worker": self.id, "error": str(exc), "in_s": round(wait, 2)},
+                )
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, MAX_BACKOFF_S)
             except Exception:
                 log.exception("worker loop error", extra={"worker": self.id})
                 await asyncio.sleep(_ERROR_PAUSE)
@@ -135,23 +175,31 @@ class Worker:
     async def process(self, job: Job) -> None:
         """Run one claimed job to its end (or hand it back)."""
         if job.state.final:  # the queue gave up on it (attempts spent) or it was cancelled
-            await self.link.report(Report(job.id, job.attempts, job.state, error=job.error))
+            ended = Report(job.id, job.attempts, job.state, error=job.error)
+            try:
+                await self._through_outage(job, Control(), lambda: self.link.report(ended))
+            except LinkError as exc:  # the server records it when it next sees the job
+                log.warning(
+                    "could not report a job's end", extra={"job": job.id, "error": str(exc)}
+                )
             return
         log.info("job started", extra={"job": job.id, "kind": str(job.kind), "try": job.attempts})
         self.current = job
         control = Control()
         try:
-            if not await self.link.report(Report(job.id, job.attempts, JobState.RUNNING)):
-                return
             beat = asyncio.create_task(self._beat(job, control))
             try:
+                started = Report(job.id, job.attempts, JobState.RUNNING)
+                if not await self._through_outage(job, control, lambda: self.link.report(started)):
+                    return
                 report = await self._run(job, control)
+                if report is not None and not control.lost:
+                    final = report
+                    await self._through_outage(job, control, lambda: self.link.report(final))
+                    log.info("job ended", extra={"job": job.id, "state": str(report.state)})
             finally:
                 beat.cancel()
                 await asyncio.gather(beat, return_exceptions=True)
-            if report is not None and not control.lost:
-                await self.link.report(report)
-                log.info("job ended", extra={"job": job.id, "state": str(report.state)})
         except LinkError as exc:
             released = await self._release(job, f"the server could not be reached: {exc}")
             if released is not None and released.state is JobState.FAILED:
@@ -169,11 +217,13 @@ class Worker:
     async def _run(self, job: Job, control: Control) -> Report | None:
         """The job's final report, or None when it was handed back (released)."""
         try:
-            inputs = await self.link.fetch_blobs(job.blobs)
+            inputs = await self._through_outage(
+                job, control, lambda: self.link.fetch_blobs(job.blobs)
+            )
             output = await self._execute(job, inputs, control)
             if control.cancelled:  # asked while the last step ran: the result is dropped
                 raise Cancelled("the job was cancelled")
-            blob = await self.link.put_png(output.png)
+            blob = await self._through_outage(job, control, lambda: self.link.put_png(output.png))
         except Cancelled:
             return Report(
                 job.id, job.attempts, JobState.CANCELLED, control.progress, error="cancelled"
@@ -201,6 +251,30 @@ class Worker:
             "output_bytes": len(output.png),
         }
         return Report(job.id, job.attempts, JobState.DONE, 100.0, result=result)
+
+    async def _through_outage(
+        self, job: Job, control: Control, call: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``call()``, tried again with backoff and jitter while the server is unreachable,
+        for up to ``outage_budget`` seconds; then (or once the lease is lost) its
+        ServerUnreachable is raised."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.outage_budget
+        delay = self.outage_backoff
+        while True:
+            try:
+                return await call()
+            except ServerUnreachable as exc:
+                left = deadline - loop.time()
+                if control.lost or left <= 0:
+                    raise
+                wait = min(backoff(delay), left)
+                log.warning(
+                    "server unreachable; keeping the job and trying again",
+                    extra={"job": job.id, "error": str(exc), "in_s": round(wait, 2)},
+                )
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, MAX_BACKOFF_S)
 
     async def _execute(self, job: Job, inputs: dict[str, bytes], control: Control) -> Output:
         limit = self.timeouts.get(job.kind)
@@ -250,6 +324,10 @@ class Worker:
             released = await self.queue.release(job.id, job.attempts, reason)
         except StaleAttempt:
             return None
+        except QueueUnavailable as exc:
+            extra = {"job": job.id, "error": str(exc)}
+            log.warning("could not release a job; its lease will run out", extra=extra)
+            return None
         except Exception:
             log.exception("could not release a job; its lease will run out", extra={"job": job.id})
             return None
@@ -266,6 +344,37 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+class WorkerMisconfigured(Exception):
+    """The worker cannot run as configured (a bad queue URL, a refused password): waiting
+    would not help. The message is one line, for the operator."""
+
+
+async def open_queue(queue: JobQueue, stop: asyncio.Event, *, first_wait: float = 0.5) -> bool:
+    """Start ``queue``, waiting with backoff and jitter (a warning per try) while its backend
+    is unreachable; False if ``stop`` was set first. Raises :class:`WorkerMisconfigured`
+    when it fails for another reason."""
+    delay = first_wait
+    while not stop.is_set():
+        try:
+            await queue.start()
+            return True
+        except QueueUnavailable as exc:
+            wait = backoff(delay)
+            log.warning(
+                "job queue unreachable at start; retrying",
+                extra={"error": str(exc), "in_s": round(wait, 2)},
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+        except Exception as exc:
+            raise WorkerMisconfigured(
+                f"cannot open the job queue {queue!r}: {type(exc).__name__}: {exc} "
+                "(check REDIS_URL)"
+            ) from exc
+    return False
+
+
 async def run_standalone(
     queue: JobQueue,
     link: ServerLink,
@@ -276,15 +385,29 @@ async def run_standalone(
 ) -> None:
     """``nexus-canvas worker``: load the inference context once, then run jobs from
     ``queue`` in a thread until SIGINT or SIGTERM (a job running then is handed back).
-    ``timeouts``: each kind's time limit (none: jobs run as long as they take)."""
+    ``timeouts``: each kind's time limit (none: jobs run as long as they take). An
+    unreachable queue is waited for (see :func:`open_queue`); a misconfigured one ends the
+    worker with a one-line message (``SystemExit``)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     ctx = await asyncio.to_thread(InferenceContext(config).start)
     try:
-        worker = Worker(queue, link, ThreadExecutor(ctx), worker_id=worker_id, timeouts=timeouts)
-        async with queue, worker:
-            await stop.wait()
+        try:
+            opened = await open_queue(queue, stop)
+        except WorkerMisconfigured as exc:
+            raise SystemExit(f"nexus-canvas worker: {exc}") from None
+        if not opened:
+            return
+        try:
+            worker = Worker(
+                queue, link, ThreadExecutor(ctx), worker_id=worker_id, timeouts=timeouts
+            )
+            async with worker:
+                log.info("worker ready", extra={"worker": worker.id, "queue": repr(queue)})
+                await stop.wait()
+        finally:
+            await queue.stop()
     finally:
         ctx.stop()

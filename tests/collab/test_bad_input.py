@@ -70,6 +70,17 @@ def _update_with_probe(value: str) -> bytes:
         (wire.encode_update(b"\x05garbage-update"), close_codes.INVALID_PAYLOAD, "cannot be"),
         (wire.encode_awareness(b"\x01\x02"), close_codes.PROTOCOL_ERROR, "awareness"),
         (wire.encode_sync_step1(b"\xff\xff"), close_codes.INVALID_PAYLOAD, "state vector"),
+        # 15 random bytes that make yrs allocate 229 MiB for half a second: refused unread
+        (
+            wire.encode_update(bytes.fromhex("8fe881c3a0661970ef3f6df08ded7e")),
+            close_codes.INVALID_PAYLOAD,
+            "entries declared in 9 bytes",
+        ),
+        (
+            wire.encode_sync_step1(b"\xf0\xff\x03\x01\x02"),
+            close_codes.INVALID_PAYLOAD,
+            "state vector cannot be read",
+        ),
         ("a text frame", close_codes.UNSUPPORTED_DATA, "text frames"),
     ],
 )

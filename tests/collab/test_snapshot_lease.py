@@ -129,15 +129,26 @@ async def _catch_a_writer_in_its_load(
     raise AssertionError("no snapshot writer was caught in its load")
 
 
+async def _survivor_snapshots(
+    db: asyncpg.Connection, doc: str, stale_token: int, editor: CanvasClient, added: list[str]
+) -> bool:
+    """Edit through the survivor until a snapshot with a token newer than ``stale_token`` is
+    recorded (True), or 30 s pass (False)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        added.append(editor.canvas.add_layer(f"survivor {len(added)}"))
+        await asyncio.sleep(0.2)
+        newest = await db.fetchval("SELECT fence FROM snapshot_fences WHERE doc_id = $1", doc)
+        if (newest or 0) > stale_token:
+            return True
+    return False
+
+
+def _tail(path: Path, size: int = 4000) -> str:
+    return path.read_text(errors="replace")[-size:]
+
+
 @pytest.mark.subprocess
-@pytest.mark.xfail(
-    strict=False,
-    reason="timing: in 1 of 3 full CI runs the survivor wrote no snapshot within 20 s, probably "
-    "blocked by a row lock the paused instance held in another transaction (its update append); "
-    "the fencing rule itself is covered by tests/persistence/test_fence_contract.py. To fix: "
-    "catch the holder only when it holds no other transaction, or set "
-    "idle_in_transaction_session_timeout for the store's connections",
-)
 async def test_a_holder_paused_past_its_lease_has_its_late_snapshot_refused(
     tmp_path: Path,
 ) -> None:
@@ -176,32 +187,31 @@ async def test_a_holder_paused_past_its_lease_has_its_late_snapshot_refused(
                 added += [ben.canvas.add_layer(f"b{i}") for i in range(5)]
                 await eventually(lambda: set(added) <= set(ben.canvas.layer_ids()), 15)
 
-                lock = await _catch_a_writer_in_its_load(
-                    locker, db, lambda i: added.append(ann.canvas.add_layer(f"locked {i}"))
-                )
-                # The blocked writer holds the lease (its renewer keeps it meanwhile).
-                holder = (await keys.get(f"{namespace}:lease:snapshot:{doc}")).decode()
-                stale_token = int(await keys.get(f"{namespace}:lease:fence:snapshot:{doc}"))
-                paused, survivor = procs[holder], procs["b" if holder == "a" else "a"]
-                editor = ben if holder == "a" else ann
-                assert paused.proc is not None
-                paused.proc.send_signal(signal.SIGSTOP)
-                await lock.commit()  # its load answers into a socket nobody reads
-
-                # Past the TTL the survivor takes the lease over and writes its snapshot.
-                deadline = time.monotonic() + 20
-                newest = 0
-                while newest <= stale_token:
-                    assert time.monotonic() < deadline, "the survivor wrote no snapshot"
-                    added.append(editor.canvas.add_layer(f"survivor {len(added)}"))
-                    await asyncio.sleep(0.2)
-                    newest = (
-                        await db.fetchval(
-                            "SELECT fence FROM snapshot_fences WHERE doc_id = $1", doc
-                        )
-                        or 0
+                # Catch the holder, pause it past its TTL, and let the survivor take the
+                # lease over and write. The takeover is the set-up, not what is tested: a
+                # round where it does not happen in time (a loaded machine) is retried.
+                for _round in range(3):
+                    lock = await _catch_a_writer_in_its_load(
+                        locker, db, lambda i: added.append(ann.canvas.add_layer(f"locked {i}"))
                     )
-
+                    # The blocked writer holds the lease (its renewer keeps it meanwhile).
+                    holder = (await keys.get(f"{namespace}:lease:snapshot:{doc}")).decode()
+                    stale_token = int(await keys.get(f"{namespace}:lease:fence:snapshot:{doc}"))
+                    paused, survivor = procs[holder], procs["b" if holder == "a" else "a"]
+                    editor = ben if holder == "a" else ann
+                    assert paused.proc is not None
+                    paused.proc.send_signal(signal.SIGSTOP)
+                    await lock.commit()  # its load answers into a socket nobody reads
+                    if await _survivor_snapshots(db, doc, stale_token, editor, added):
+                        break
+                    paused.proc.send_signal(signal.SIGCONT)
+                    paused = None
+                else:
+                    raise AssertionError(
+                        "in 3 rounds the survivor never took the lease over and wrote a "
+                        f"snapshot within 30 s; survivor log:\n{_tail(survivor.log_path)}"
+                    )
+                assert paused is not None and paused.proc is not None
                 paused.proc.send_signal(signal.SIGCONT)
                 paused = None
                 refused = re.compile(

@@ -15,6 +15,7 @@ from inference.jobs.queue.base import (
     QueueFull,
     QueueInUse,
     QueueNotStarted,
+    QueueUnavailable,
     StaleAttempt,
 )
 from inference.jobs.queue.memory import MemoryQueue
@@ -53,6 +54,7 @@ __all__ = [
     "QueueFull",
     "QueueInUse",
     "QueueNotStarted",
+    "QueueUnavailable",
     "StaleAttempt",
     "queue_from_url",
 ]

@@ -14,6 +14,7 @@ Exception tree::
 
     QueueError
      ├── QueueFull
+     ├── QueueUnavailable     (the queue's backend cannot be reached: retry later)
      ├── JobNotFound
      ├── StaleAttempt
      ├── QueueInUse           (a durable queue's file is held by another process)
@@ -42,6 +43,20 @@ class QueueFull(QueueError):
             f"the AI job queue is full ({limit} jobs queued or running); retry in {retry_after} s"
         )
         self.limit = limit
+        self.retry_after = retry_after
+
+
+class QueueUnavailable(QueueError):
+    """The queue's backend (``where``: e.g. the Redis URL without its password) cannot be
+    reached or timed out; nothing was changed for certain, and ``retry_after`` seconds is a
+    fair wait. The API answers 503, a worker waits and tries again."""
+
+    def __init__(self, where: str, cause: str, retry_after: int = 5) -> None:
+        super().__init__(
+            f"the AI job queue ({where}) is unreachable: {cause}; retry in {retry_after} s"
+        )
+        self.where = where
+        self.cause = cause
         self.retry_after = retry_after
 
 

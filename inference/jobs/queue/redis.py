@@ -15,16 +15,25 @@ claim. Finished, cancelled and released jobs leave the stream (``XACK`` + ``XDEL
 length is the number of jobs queued or running, which bounds submission. Every change of a
 job's state runs in one Lua script that first checks the state and the attempt number, so a
 worker that lost its lease can change nothing.
+
+A Redis that cannot be reached or times out (a restart, a network cut) raises
+:class:`QueueUnavailable` from every call, never the client's own exception: the API
+answers 503 and a worker waits and tries again. A refused password stays the client's
+``AuthenticationError``: that is a misconfiguration, not an outage.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from typing import Any, cast
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from foundation.redis import RedisSource
 from inference.jobs.model import Job, JobState
@@ -36,9 +45,13 @@ from inference.jobs.queue.base import (
     Lease,
     QueueFull,
     QueueNotStarted,
+    QueueUnavailable,
     StaleAttempt,
     check_final,
 )
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 GROUP = "workers"
 _RECLAIM_SCAN = 16  # pending entries looked at per XAUTOCLAIM round
@@ -152,6 +165,24 @@ return 1
 """
 
 
+def _reachable(
+    method: Callable[Concatenate[RedisQueue, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[RedisQueue, P], Coroutine[Any, Any, R]]:
+    """Turn the client's connection and timeout errors into :class:`QueueUnavailable`."""
+
+    async def call(self: RedisQueue, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(self, *args, **kwargs)
+        except (AuthenticationError, AuthorizationError):
+            raise  # a wrong password or ACL: waiting would not help
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            cause = str(exc) or type(exc).__name__
+            raise QueueUnavailable(self.describe(), cause, RETRY_AFTER_S) from exc
+
+    functools.update_wrapper(call, method)
+    return call
+
+
 class RedisQueue(JobQueue):
     """:class:`JobQueue` on Redis Streams. Pass ``url`` (the queue owns its client) or
     ``conn`` (a ``redis.asyncio.Redis``, left open on stop)."""
@@ -181,9 +212,14 @@ class RedisQueue(JobQueue):
     def __repr__(self) -> str:
         return f"RedisQueue(namespace={self.namespace!r}, max_jobs={self.max_jobs})"
 
+    def describe(self) -> str:
+        """Where the queue is (the URL without its password), for errors and logs."""
+        return f"Redis {self._source.describe()}"
+
     def job_key(self, job_id: str) -> str:
         return f"{self.namespace}:job:{job_id}"
 
+    @_reachable
     async def _open(self) -> None:
         self._client = client = self._source.client(socket_connect_timeout=5)
         try:  # if this fails, start() runs _close, which closes a client made here
@@ -212,6 +248,7 @@ class RedisQueue(JobQueue):
 
     # -- producers ---------------------------------------------------------------------------
 
+    @_reachable
     async def submit(self, job: Job) -> Job:
         job = job.with_(state=JobState.QUEUED, attempts=0, progress=0.0)
         self._check_started()
@@ -220,15 +257,18 @@ class RedisQueue(JobQueue):
             raise QueueFull(self.max_jobs, RETRY_AFTER_S)
         return job
 
+    @_reachable
     async def get(self, job_id: str) -> Job:
         raw = await cast(Any, self._redis.hgetall(self.job_key(job_id)))
         if not raw:
             raise JobNotFound(job_id)
         return _job_of({_text(k): _text(v) for k, v in raw.items()})
 
+    @_reachable
     async def size(self) -> int:
         return int(await self._redis.xlen(self.stream))
 
+    @_reachable
     async def counts(self) -> dict[JobState, int]:
         redis = self._redis
         total = int(await redis.xlen(self.stream))
@@ -236,6 +276,7 @@ class RedisQueue(JobQueue):
         running = min(total, int(pending["pending"]))
         return {JobState.QUEUED: total - running, JobState.RUNNING: running}
 
+    @_reachable
     async def unfinished(self, doc_id: str) -> list[Job]:
         redis = self._redis
         ids = []
@@ -253,11 +294,13 @@ class RedisQueue(JobQueue):
                 found.append(job)
         return sorted(found, key=lambda job: job.created_at)
 
+    @_reachable
     async def cancel(self, job_id: str) -> Job:
         if await self._run("cancel", job_id, GROUP, time.time(), RETENTION_S) == -1:
             raise JobNotFound(job_id)
         return await self.get(job_id)
 
+    @_reachable
     async def finish(
         self,
         job_id: str,
@@ -288,6 +331,7 @@ class RedisQueue(JobQueue):
 
     # -- consumers ---------------------------------------------------------------------------
 
+    @_reachable
     async def claim(self, worker: str, *, timeout: float) -> Job | None:
         redis = self._redis
         cursor = "0-0"
@@ -329,12 +373,14 @@ class RedisQueue(JobQueue):
         )  # fmt: skip
         return await self.get(job_id) if taken else None
 
+    @_reachable
     async def heartbeat(self, job_id: str, attempt: int, progress: float) -> Lease:
         held, cancel = await self._run(
             "heartbeat", job_id, GROUP, attempt, max(0.0, min(100.0, progress))
         )
         return Lease(held=bool(held), cancel=bool(cancel))
 
+    @_reachable
     async def release(self, job_id: str, attempt: int, error: str) -> Job:
         outcome = await self._run(
             "release", job_id, GROUP, attempt, error, self.max_attempts, time.time(),

@@ -99,8 +99,8 @@ async def test_broadcasts_are_written_directly_and_arrive_in_order(
 ) -> None:
     received = await _paint(tmp_path, compression=False, offer="deflate")
     assert received == [float(i) for i in range(200)]
-    assert writes.answers and all(writes.answers)
-    assert writes.frames >= 200  # every update to ben went the direct way
+    assert writes.answers and all(writes.answers)  # every update to ben went the direct way
+    assert writes.frames > 0  # fewer than 200: the room merges the updates of one loop turn
 
 
 async def test_with_compression_negotiated_uvicorn_sends_every_frame(
@@ -116,7 +116,9 @@ async def test_compression_enabled_but_not_offered_writes_directly(
 ) -> None:
     received = await _paint(tmp_path, compression=True, offer=None)
     assert received == [float(i) for i in range(200)]
-    assert writes.frames >= 200
+    # ben's updates went the direct way (merged per loop turn, so fewer than 200 frames);
+    # ann negotiated deflate, so what the server sends ann is written by uvicorn
+    assert writes.frames > 0 and True in writes.answers
 
 
 async def test_binary_messages_reach_the_room_without_the_asgi_receive(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from pycrdt import Doc
+from pycrdt import Array, Doc
 
 from canvasdoc.canvas import Canvas
 from collab.session import undo as undo_module
@@ -98,3 +98,26 @@ def test_another_users_stroke_in_between_does_not_split_mine(room: Any) -> None:
     undo.redo("ann")
     _as(doc, undo, "ann", lambda: canvas.append_points(layer, mine, [4, 4]))
     assert undo.depth("ann") == 2
+
+
+@pytest.mark.usefixtures("late_clock")
+def test_a_stroke_that_moved_is_not_taken_for_the_one_now_at_its_index(room: Any) -> None:
+    """Stroke ids are cached by (layer, stroke) index between changes; a deletion before a
+    stroke moves it, and the stroke that takes its old index is another one."""
+    doc, canvas, undo, layer = room
+    theirs = _as(doc, undo, "bob", lambda: canvas.begin_stroke(layer, points=[0, 0]))
+    mine = _as(doc, undo, "ann", lambda: canvas.begin_stroke(layer, points=[1, 1]))  # index 1
+    _as(doc, undo, "ann", lambda: canvas.append_points(layer, mine, [2, 2]))
+    assert undo.depth("ann") == 1
+
+    def erase_theirs() -> None:
+        strokes = doc.get("layers", type=Array)[0]["strokes"]
+        del strokes[0]  # ann's stroke moves to index 0
+
+    _as(doc, undo, "bob", erase_theirs)
+    carols = _as(doc, undo, "carol", lambda: canvas.begin_stroke(layer, points=[5, 5]))
+    _as(doc, undo, "ann", lambda: canvas.append_points(layer, carols, [6, 6]))  # now index 1
+    assert undo.depth("ann") == 2  # not a continuation of ann's own stroke
+    _as(doc, undo, "ann", lambda: canvas.append_points(layer, mine, [3, 3]))
+    assert undo.depth("ann") == 3  # her stroke's step ended when she drew elsewhere
+    assert theirs not in {s.id for s in canvas.read_layers()[0].strokes}
