@@ -72,6 +72,17 @@ def big_update(size: int) -> bytes:
     return doc.get_update()
 
 
+async def _read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One server frame (unmasked): its opcode and payload."""
+    head = await reader.readexactly(2)
+    length = head[1] & 0x7F
+    if length == 126:
+        length = int.from_bytes(await reader.readexactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(await reader.readexactly(8), "big")
+    return head[0] & 0x0F, await reader.readexactly(length)
+
+
 def _y(kind: int, payload: bytes) -> bytes:
     return bytes((0, kind)) + var_uint(len(payload)) + payload
 
@@ -239,14 +250,8 @@ class Attack:
         try:
             async with asyncio.timeout(max(0.1, timeout)):
                 while True:
-                    head = await reader.readexactly(2)
-                    length = head[1] & 0x7F
-                    if length == 126:
-                        length = int.from_bytes(await reader.readexactly(2), "big")
-                    elif length == 127:
-                        length = int.from_bytes(await reader.readexactly(8), "big")
-                    body = await reader.readexactly(length)
-                    if head[0] & 0x0F == OP_CLOSE:
+                    opcode, body = await _read_frame(reader)
+                    if opcode == OP_CLOSE:
                         return str(int.from_bytes(body[:2], "big")) if len(body) >= 2 else "1005"
         except (asyncio.IncompleteReadError, ConnectionError):
             return "none"
@@ -424,14 +429,8 @@ class Attack:
                 writer.write(_ws_frame(_y(0, b"\x00")))
                 async with asyncio.timeout(10):
                     while True:  # until the server's step 2
-                        head = await reader.readexactly(2)
-                        length = head[1] & 0x7F
-                        if length == 126:
-                            length = int.from_bytes(await reader.readexactly(2), "big")
-                        elif length == 127:
-                            length = int.from_bytes(await reader.readexactly(8), "big")
-                        body = await reader.readexactly(length)
-                        if head[0] & 0x0F == OP_CLOSE:
+                        opcode, body = await _read_frame(reader)
+                        if opcode == OP_CLOSE:
                             raise ConnectionError("closed")
                         if body[:2] == b"\x00\x01":
                             break
