@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import gc
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +24,7 @@ from collab.asgi import web
 from collab.asgi.uvicorn_ws import FRAME_BUDGET
 from collab.asgi.ws_endpoint import websocket_endpoint
 from collab.auth import Authenticator
+from collab.gc_policy import GcPolicy
 from collab.replication.broker.base import Broker
 from collab.replication.lease.base import Lease
 from collab.server import Server
@@ -48,10 +49,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with server:
-            if getattr(app.state, "freeze_gc_after_start", False):  # `serve` sets it
-                gc.collect()
-                gc.freeze()
+        async with server, contextlib.AsyncExitStack() as stack:
+            if getattr(app.state, "serving_process", False):  # `serve` sets it
+                policy = GcPolicy(full_interval=settings.gc_full_interval)
+                await stack.enter_async_context(policy)
+                server.metrics.registry.register(policy.pauses)
+                stack.callback(server.metrics.registry.unregister, policy.pauses)
             # The lifespan state reaches uvicorn's protocols too: the WebSocket protocol
             # reports the bytes each connection holds to the frame budget from its first read.
             yield {FRAME_BUDGET: server.frame_budget}

@@ -281,10 +281,9 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"nexus-canvas: {exc}", file=sys.stderr)
         return 2
-    # What the start-up imports and builds lives as long as the process: the app freezes it
-    # (gc.freeze) once started, so full collections under a connection storm do not walk it
-    # all again (~100 ms each; docs/performance.md, STARVE).
-    app.state.freeze_gc_after_start = True
+    # The process's garbage-collection policy (collab/gc_policy.py): what start-up built is
+    # frozen, full collections are scheduled (NEXUS_GC_FULL_INTERVAL) instead of automatic.
+    app.state.serving_process = True
     uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
     return 0
 

@@ -14,6 +14,7 @@ from collab.auth.tokens_auth import TokenAuthenticator
 from collab.exceptions import SettingsError
 from collab.observability.metrics import Metrics
 from collab.render.pool import RenderPool
+from collab.replication.access_audit import AccessAudit
 from collab.replication.broker.base import Broker
 from collab.replication.broker.factory import broker_from_url
 from collab.replication.lease.base import Lease
@@ -91,6 +92,8 @@ class Server:
             keep_unedited=self._has_sharing,
         )
         # AI jobs: the queue, the workers' reports, and in embedded mode the worker itself.
+        # Access changes lost while cut off from the broker: re-checked after each reconnect.
+        self.access_audit = AccessAudit(self.broker, lambda: self.rooms.rooms, self.access)
         self.jobs = JobsHost(settings, self.store, self.rooms, metrics=self.metrics.jobs)
         self._stack: AsyncExitStack | None = None
 
@@ -106,6 +109,7 @@ class Server:
             await stack.enter_async_context(self.lease)
             await stack.enter_async_context(self.relay)
             await stack.enter_async_context(self.rooms)
+            await stack.enter_async_context(self.access_audit)
             await stack.enter_async_context(self.render_pool)
             await stack.enter_async_context(self.jobs)
         except BaseException:

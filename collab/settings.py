@@ -122,6 +122,9 @@ class Settings:
     # bytes of partial, unhandled and unsent frames of all connections together; over it the
     # connections holding the most are closed (1013)
     frame_budget_bytes: int = _checked(16 * 1024 * 1024, _at_least(1024 * 1024))
+    # `serve`: seconds between scheduled full garbage collections, automatic ones off
+    # (collab/gc_policy.py); 0 keeps CPython's automatic policy
+    gc_full_interval: float = _checked(60.0, _at_least(0))
     # unload a room this long after its last connection left
     room_idle_seconds: float = _checked(60.0, _at_least(0))
     # compact a room's log after this many updates ...
@@ -288,6 +291,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "send_queue_bytes": ("NEXUS_SEND_QUEUE_BYTES", int),
     "send_queue_messages": ("NEXUS_SEND_QUEUE_MESSAGES", int),
     "frame_budget_bytes": ("NEXUS_FRAME_BUDGET_BYTES", int),
+    "gc_full_interval": ("NEXUS_GC_FULL_INTERVAL", float),
     "room_idle_seconds": ("NEXUS_ROOM_IDLE_SECONDS", float),
     "snapshot_every_updates": ("NEXUS_SNAPSHOT_EVERY_UPDATES", int),
     "snapshot_interval": ("NEXUS_SNAPSHOT_INTERVAL", float),

@@ -48,6 +48,11 @@ STORM = 600
 
 _CLOSED = re.compile(r'^nexus_connections_closed_total\{code="([^"]+)"\} (\S+)$', re.M)
 _BUDGET_PEAK = re.compile(r"^nexus_frame_budget_peak_bytes (\S+)$", re.M)
+_GC_BUCKET = re.compile(
+    r'^nexus_gc_pause_seconds_bucket\{generation="(\d)",le="([^"]+)"\} (\S+)$', re.M
+)
+_GC_SUM = re.compile(r'^nexus_gc_pause_seconds_sum\{generation="(\d)"\} (\S+)$', re.M)
+_LONG_PAUSE = "0.02"  # a collection over 20 ms is a missed p99 target by itself
 
 
 def rss_bytes(pid: int) -> int:
@@ -77,7 +82,40 @@ def server_counts(http_url: str) -> dict[str, Any]:
         text = response.read().decode()
     closes = {code: int(float(v)) for code, v in _CLOSED.findall(text) if float(v)}
     peak = _BUDGET_PEAK.search(text)
-    return {"closes": closes, "budget_peak_bytes": int(float(peak.group(1))) if peak else None}
+    return {
+        "closes": closes,
+        "budget_peak_bytes": int(float(peak.group(1))) if peak else None,
+        "gc": gc_pauses(text),
+    }
+
+
+def gc_pauses(text: str) -> dict[str, dict[str, float]]:
+    """Per generation: collections, those over 20 ms, and their total seconds (the server's
+    ``nexus_gc_pause_seconds`` since it started)."""
+    found: dict[str, dict[str, float]] = {}
+    for generation, le, value in _GC_BUCKET.findall(text):
+        entry = found.setdefault(generation, {"count": 0.0, "long": 0.0, "seconds": 0.0})
+        if le == "+Inf":
+            entry["count"] = float(value)
+        elif le == _LONG_PAUSE:
+            entry["long"] = -float(value)  # made "over 20 ms" once the count is known
+    for entry in found.values():
+        entry["long"] += entry["count"]
+    for generation, value in _GC_SUM.findall(text):
+        if generation in found:
+            found[generation]["seconds"] = float(value)
+    return found
+
+
+def _gc(r: dict[str, Any]) -> str:
+    pauses = (r.get("server") or {}).get("gc") or {}
+    return (
+        " ".join(
+            f"g{g}: {p['count']:.0f}/{p['long']:.0f}/{p['seconds'] * 1000:.0f}"
+            for g, p in sorted(pauses.items())
+        )
+        or "-"
+    )
 
 
 async def start_attacker(port: int, prefix: str, duration: float, **kw: Any) -> Any:
@@ -173,8 +211,9 @@ def render(runs_by_server: dict[str, list[dict[str, Any]]]) -> str:
         "memory hogs and a 600-connection storm hit the server from the same address",
         "",
         "| server | run | honest p50 ms | p99 ms | max ms | delivered/expected | RSS start / "
-        "peak / end MiB | peak growth MiB | budget peak MiB | attack frames | closes by code |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "peak / end MiB | peak growth MiB | budget peak MiB | attack frames | closes by code | "
+        "GC: collections / over 20 ms / total ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     medians: dict[str, dict[str, float]] = {}
     for name, runs in runs_by_server.items():
@@ -188,7 +227,7 @@ def render(runs_by_server: dict[str, list[dict[str, Any]]]) -> str:
                 f"{r['rss_peak_mib'] - r['rss_start_mib']:.0f} | "
                 f"{'-' if budget is None else f'{budget / 2**20:.1f}'} | "
                 f"{r['attack'].get('frames', '-')} | "
-                f"{'CRASHED; ' if r.get('crashed') else ''}{_closes(r)} |"
+                f"{'CRASHED; ' if r.get('crashed') else ''}{_closes(r)} | {_gc(r)} |"
             )
         medians[name] = {
             "p99": median([r["latency"]["p99"] for r in runs]),

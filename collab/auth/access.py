@@ -19,6 +19,11 @@ def at_least(role: str | None, need: str) -> bool:
     return role is not None and _RANK.get(role, 0) >= _RANK[need]
 
 
+def rank(role: str | None) -> int:
+    """Orders roles: none (0) < viewer < editor < owner."""
+    return _RANK.get(role, 0) if role is not None else 0
+
+
 class AccessControl:
     def __init__(self, store: DocumentLog, access: AccessStore) -> None:
         self._store = store
