@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -243,6 +244,7 @@ class GroupCommitWriter(AsyncContext):
         )
 
     async def _commit(self, batch: list[tuple[str, bytes]]) -> dict[str, int]:
+        started = time.monotonic()
         for attempt in itertools.count(1):
             try:
                 result = await self.store.append_updates(batch)
@@ -251,7 +253,14 @@ class GroupCommitWriter(AsyncContext):
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 delay = min(self.retry_backoff * 2 ** (attempt - 1), self.retry_backoff_max)
                 doc_ids = sorted({d for d, _ in batch})
-                logger.error(
+                # The first failure is an error with its stack; retries of the same outage
+                # are warnings, and only at attempts 2, 4, 8, ... (one line per retry filled
+                # the log during a 20 s cut)
+                if attempt & (attempt - 1):
+                    await asyncio.sleep(delay)
+                    continue
+                logger.log(
+                    logging.ERROR if attempt == 1 else logging.WARNING,
                     "group commit of %d updates for docs %s failed (attempt %d: %r); "
                     "retrying in %.2fs",
                     len(batch),
@@ -264,8 +273,13 @@ class GroupCommitWriter(AsyncContext):
                 )
                 await asyncio.sleep(delay)
             else:
-                if self.failing:
-                    logger.warning("group commit recovered after %d attempts", attempt)
+                if attempt > 1:
+                    logger.warning(
+                        "group commit recovered after %d attempts (%.1f s)",
+                        attempt,
+                        time.monotonic() - started,
+                        extra={"attempts": attempt, "seconds": time.monotonic() - started},
+                    )
                 self.failing = False
                 self.last_error = None
                 return result

@@ -20,6 +20,7 @@ from persistence.base import (
     DocumentNotFound,
     SnapshotNotFound,
     StoreError,
+    StoreUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,13 @@ async def _invalid(request: Request, exc: Exception) -> Response:
 
 
 async def _store_error(request: Request, exc: Exception) -> Response:
-    log.error(
-        "store error answering a request", extra={"path": request.url.path, "error": str(exc)}
+    """An outage (``StoreUnavailable``) is logged where it happens (the group-commit writer's
+    error, /health's problems): here a warning per refused request. Any other store error
+    answering a request is unexpected: an error."""
+    log.log(
+        logging.WARNING if isinstance(exc, StoreUnavailable) else logging.ERROR,
+        "store error answering a request",
+        extra={"path": request.url.path, "error": str(exc)},
     )
     return error_response(503, "store_unavailable", f"storage is unavailable: {exc}")
 

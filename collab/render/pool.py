@@ -28,7 +28,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from collab.render import tasks
-from collab.render.worker import read_message, write_blobs, write_message
+from collab.render.worker import read_message, write_abort, write_blobs, write_message
 from foundation.lifecycle import AsyncContext
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,14 @@ class _Process:
             write_message(self.proc.stdin, pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
             reply = self._reply()
             if reply[0] == "need":
-                found = fetch(reply[1])
+                try:
+                    found = fetch(reply[1])
+                except BaseException:
+                    # The worker waits for the blobs: tell it to drop the job, so that it
+                    # does not read the next job as this one's blobs.
+                    write_abort(self.proc.stdin)
+                    self._reply()
+                    raise
                 write_blobs(self.proc.stdin, [(h, found[h]) for h in reply[1] if h in found])
                 reply = self._reply()
         except (OSError, EOFError) as exc:

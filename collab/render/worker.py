@@ -55,12 +55,22 @@ def write_blobs(stream: IO[bytes], blobs: list[tuple[str, bytes]]) -> None:
     stream.flush()
 
 
-def read_blobs(stream: IO[bytes]) -> dict[str, bytes]:
+def write_abort(stream: IO[bytes]) -> None:
+    """Sent instead of the blobs when the server could not load them: the worker drops the
+    job and answers ``("aborted",)``, so both ends stay in step for the next job."""
+    write_message(stream, pickle.dumps(None))
+
+
+def read_blobs(stream: IO[bytes]) -> dict[str, bytes] | None:
+    """The blobs the worker asked for, or None when the server aborted the job instead."""
     message = read_message(stream)
     if message is None:
         raise EOFError("stream ended before the blobs")
+    sizes = pickle.loads(message)
+    if sizes is None:
+        return None
     blobs = {}
-    for digest, size in pickle.loads(message):
+    for digest, size in sizes:
         data = _read_exactly(stream, size) if size else b""
         if data is None:
             raise EOFError(f"stream ended before blob {digest}")
@@ -97,7 +107,11 @@ def main() -> None:
         need = tasks.missing(job, images)
         if need:
             write_message(replies, pickle.dumps(("need", need)))
-            blobs = read_blobs(requests)
+            fetched = read_blobs(requests)
+            if fetched is None:
+                write_message(replies, pickle.dumps(("aborted",)))
+                continue
+            blobs = fetched
         try:
             reply: tuple[object, ...] = ("ok", tasks.run(job, images, blobs))
         except Exception as exc:  # reported to the server, which answers the request

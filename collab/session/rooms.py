@@ -39,7 +39,7 @@ from collab.replication.relay import EnvelopeRelay, RoomReplica
 from collab.session.room import Room
 from collab.settings import Settings
 from persistence.documents import DocumentLog
-from persistence.errors import DocumentNotFound, StaleFence
+from persistence.errors import DocumentNotFound, StaleFence, StoreUnavailable
 from persistence.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -466,6 +466,11 @@ class RoomManager:
                 if due:
                     try:
                         await self.save(doc_id)
+                    except StoreUnavailable as exc:  # an outage: retried at the next turn
+                        log.warning(
+                            "periodic snapshot failed: store unavailable",
+                            extra={"doc_id": doc_id, "error": str(exc)},
+                        )
                     except Exception:
                         log.exception("periodic snapshot failed", extra={"doc_id": doc_id})
 

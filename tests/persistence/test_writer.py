@@ -120,8 +120,8 @@ async def test_flush_of_one_document_does_not_wait_for_others() -> None:
 async def test_retry_keeps_everything_in_order(
     store: CountingStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store.failures = 3
-    caplog.set_level(logging.ERROR, logger="persistence.writer")
+    store.failures = 5
+    caplog.set_level(logging.WARNING, logger="persistence.writer")
     async with GroupCommitWriter(
         store, window=0, max_batch=4, retry_backoff=0.001, retry_backoff_max=0.005
     ) as writer:
@@ -135,15 +135,20 @@ async def test_retry_keeps_everything_in_order(
         await waiter
         await writer.flush(timeout=5)
         assert writer.last_seq("a") == 10
-    assert store.attempts == 3 + len(store.calls)
+    assert store.attempts == 5 + len(store.calls)
     assert await log_of(store, "a") == [b"a%d" % i for i in range(10)]
     assert await log_of(store, "b") == [b"b0"]
-    failures = [r for r in caplog.records if r.name == "persistence.writer"]
-    assert len(failures) == 3
-    assert "4 updates for docs ['a']" in failures[0].getMessage()
-    assert "store down (attempt 1)" in failures[0].getMessage()
-    assert getattr(failures[0], "doc_ids") == ["a"]  # noqa: B009 - set through `extra`
-    assert getattr(failures[2], "attempt") == 3  # noqa: B009
+    # One error (with its stack) for the outage, warnings at retries 2 and 4 (not one line
+    # per retry), and a warning when it is over.
+    lines = [r for r in caplog.records if r.name == "persistence.writer"]
+    levels = [r.levelname for r in lines]
+    assert levels == ["ERROR", "WARNING", "WARNING", "WARNING"]
+    assert "4 updates for docs ['a']" in lines[0].getMessage()
+    assert "store down (attempt 1)" in lines[0].getMessage()
+    assert lines[0].exc_info is not None
+    assert getattr(lines[0], "doc_ids") == ["a"]  # noqa: B009 - set through `extra`
+    assert [getattr(r, "attempt") for r in lines[1:3]] == [2, 4]  # noqa: B009
+    assert "recovered after 6 attempts" in lines[3].getMessage()
 
 
 async def test_stop_flushes_pending_updates(store: CountingStore) -> None:

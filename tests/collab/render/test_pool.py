@@ -122,3 +122,23 @@ async def test_lifecycle() -> None:
     await pool.stop()
     with pytest.raises(ValueError, match="mode"):
         RenderPool(1, mode="fork")
+
+
+async def test_a_fetch_that_fails_fails_its_render_only() -> None:
+    """The store fails while a worker waits for an image's bytes (found by the chaos soak:
+    the worker then read the next job as those bytes, died, and failed an innocent render)."""
+
+    class StoreDown(RuntimeError):
+        pass
+
+    async def failing(hashes: list[str]) -> dict[str, bytes]:
+        raise StoreDown("store unavailable")
+
+    store = Store()
+    async with RenderPool(1) as pool:
+        with pytest.raises(StoreDown):
+            await pool.run(tasks.RenderJob(SCENE, ("d" * 64,)), failing)
+        worker = pool._processes[0].proc.pid
+        again = await pool.run(tasks.RenderJob(SCENE, (BLOB,)), store.fetch)
+        assert again.width == 96
+        assert pool._processes[0].proc.pid == worker  # the same worker, still in step
