@@ -33,7 +33,7 @@ import logging
 import os
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate
 from typing import Any
 
@@ -94,6 +94,7 @@ class GcPolicy:
         freeze: bool = True,
         growth_trigger: int = 64 * 1024 * 1024,
         check_every: float = 1.0,
+        rss: Callable[[], int] | None = None,
     ) -> None:
         if full_interval < 0:
             raise ValueError(f"full_interval must be >= 0 seconds, got {full_interval}")
@@ -102,6 +103,7 @@ class GcPolicy:
         self.growth_trigger = growth_trigger
         self.check_every = min(check_every, full_interval) if full_interval else check_every
         self.early_full = 0  # full collections run early because the RSS grew
+        self._rss = rss or rss_bytes
         self.pauses = GcPauses()
         self.scheduled_full = 0  # full collections run by the schedule
         self._thresholds: tuple[int, int, int] | None = None
@@ -116,7 +118,10 @@ class GcPolicy:
             self._thresholds = gc.get_threshold()
             young, middle, _ = self._thresholds
             gc.set_threshold(young, middle, _OUT_OF_REACH)
-            self._task = asyncio.create_task(self._collect_periodically(), name="gc-full")
+            self._task = asyncio.create_task(
+                self._collect_periodically(asyncio.get_running_loop().time(), self._rss()),
+                name="gc-full",
+            )
         log.info(
             "garbage collection policy",
             extra={
@@ -140,12 +145,12 @@ class GcPolicy:
         with contextlib.suppress(ValueError):
             gc.callbacks.remove(self.pauses.callback)
 
-    async def _collect_periodically(self) -> None:
+    async def _collect_periodically(self, last: float, baseline: int) -> None:
+        """``last``: when the last full collection ran, ``baseline``: the RSS after it."""
         loop = asyncio.get_running_loop()
-        last, baseline = loop.time(), rss_bytes()
         while True:
             await asyncio.sleep(self.check_every)
-            now, rss = loop.time(), rss_bytes()
+            now, rss = loop.time(), self._rss()
             if now - last >= self.full_interval:
                 self.scheduled_full += 1
             elif rss - baseline >= self.growth_trigger:
@@ -153,7 +158,7 @@ class GcPolicy:
             else:
                 continue
             gc.collect(2)
-            last, baseline = loop.time(), rss_bytes()
+            last, baseline = loop.time(), self._rss()
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")

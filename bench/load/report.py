@@ -429,7 +429,7 @@ def targets(results: Results) -> tuple[list[str], list[list[str]]]:
                 verdict(fails == 0),
             ]
         )
-        rows.append(["S3 RSS per connection <= 16 KiB", _f(kib), _f(rkib), verdict(kib <= 16)])
+        rows.append(["S3 RSS per connection <= 8 KiB", _f(kib), _f(rkib), verdict(kib <= 8)])
     s4 = results.get("S4", {})
     if s4.get("ours"):
         y_o = median([r["sync_ms_median"] for r in s4["ours"]])

@@ -1,6 +1,7 @@
 """The broker's and relay's counters as Prometheus families (read when ``/metrics`` is scraped).
 
-``nexus_broker_received`` counts every message the backend handed this instance; with Redis
+``nexus_broker_received`` counts every envelope the backend handed this instance (a batch
+counts each of its envelopes; ``nexus_broker_messages`` counts messages); with Redis
 that includes its own envelopes coming back, which are counted in ``nexus_broker_echoes`` and
 never decoded, so ``received - echoes`` is the other instances' traffic this one handled, and
 it is zero while the instance holds none of the documents they edit.
@@ -29,7 +30,8 @@ class ReplicationStats(Collector):
         for name, value, documentation in (
             ("published", b.published, "Envelopes this instance handed to the broker"),
             ("dropped", b.dropped, "Envelopes lost to a broker outage or a full send buffer"),
-            ("received", b.received, "Messages the broker backend delivered to this instance"),
+            ("messages", b.messages, "Broker messages (an envelope or a batch) received"),
+            ("received", b.received, "Envelopes the broker backend delivered to this instance"),
             ("echoes", b.echoes, "This instance's own envelopes back from Redis, not decoded"),
             ("decoded", b.decoded, "Envelopes of other instances decoded"),
             ("delivered", b.delivered, "Envelopes handed to a room of this instance"),

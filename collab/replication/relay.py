@@ -8,7 +8,8 @@ broker outage: pub/sub is at most once), and drops the presence of other instanc
 that stopped renewing it.
 
 ``EnvelopeRelay`` hands envelopes from the rooms' synchronous code to the broker without
-waiting: straight into the broker's one bounded send buffer (``Broker.offer``), in order. When
+waiting: straight into the broker's one bounded send buffer (``Broker.offer``, or
+``Broker.offer_many`` for a replica's batch of one loop turn: one message), in order. When
 that buffer is full (Redis slower than the rooms for longer than the buffer covers), the
 envelope is not taken; the relay counts it, and once the buffer has drained the replica asks
 its peers to sync, which they answer and ask back, so what was not sent still reaches them.
@@ -20,7 +21,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from pycrdt import merge_updates
 
 from canvasdoc import wire
 from collab.replication.access import AccessChange, close_matching
@@ -28,6 +31,8 @@ from collab.replication.broker.base import Broker, Envelope, EnvelopeKind
 from collab.session.room import Room
 
 log = logging.getLogger(__name__)
+
+_BATCHED = frozenset((EnvelopeKind.UPDATE, EnvelopeKind.AWARENESS))
 
 _REMOTE_AWARENESS_MAX_AGE_MS = 35_000  # Yjs peers renew every 15 s and drop after 30 s
 _OVERFLOW_LOG_INTERVAL = 10.0
@@ -51,15 +56,23 @@ class EnvelopeRelay:
         return self.broker.instance_id
 
     def send(self, envelope: Envelope, replica: RoomReplica) -> None:
+        self.send_many((envelope,), replica)
+
+    def send_many(self, envelopes: Sequence[Envelope], replica: RoomReplica) -> None:
+        """Hand one replica's envelopes over as one message (one envelope: as itself)."""
         if self.broker.alone:
             return  # no other instance has ever been there to receive it
+        envelope = envelopes[0]
         try:
-            taken = self.broker.offer(envelope)
+            if len(envelopes) == 1:
+                taken = self.broker.offer(envelope)
+            else:
+                taken = self.broker.offer_many(envelopes)
         except Exception:
             log.exception("publishing an envelope failed", extra={"doc_id": envelope.doc_id})
             return
         if not taken:
-            self.overflows += 1
+            self.overflows += len(envelopes)
             self._resync[envelope.doc_id] = replica
             self._wakeup.set()
             now = time.monotonic()
@@ -105,11 +118,20 @@ class EnvelopeRelay:
 
 
 class RoomReplica:
-    """One room's replication to the other instances (a ``RoomObserver`` of the room)."""
+    """One room's replication to the other instances (a ``RoomObserver`` of the room).
+
+    A replica of a room that batches its broadcasts (``Room(batch=True)``, the server's
+    rooms) batches what it publishes the same way: the updates and awareness changes of one
+    event-loop turn go out at its end (``loop.call_soon``, never a timer) as one broker
+    message, one user's consecutive updates merged into one; an idle room adds no latency.
+    Sync traffic and targeted envelopes go out at once, after what is pending.
+    """
 
     def __init__(self, room: Room, relay: EnvelopeRelay) -> None:
         self.room = room
         self._relay = relay
+        self._loop = room.batch_loop  # None: the room does not batch, send at once
+        self._pending: list[Envelope] = []
         self._stop_observing: Callable[[], None] | None = room.observe(self)
 
     # -- this instance's changes ---------------------------------------------------------
@@ -128,8 +150,27 @@ class RoomReplica:
     def _publish(
         self, kind: EnvelopeKind, payload: bytes, *, user: str | None, target: str | None = None
     ) -> None:
+        if self._relay.broker.alone:
+            return  # nobody to send it to (the embedded mode): not even worth collecting
         envelope = Envelope(self.room.doc_id, self._relay.instance_id, user, kind, payload, target)
+        if self._loop is not None and target is None and kind in _BATCHED:
+            if not self._pending:
+                self._loop.call_soon(self.flush)
+            self._pending.append(envelope)
+            return
+        self.flush()  # keep the order
         self._relay.send(envelope, self)
+
+    def flush(self) -> None:
+        """Publish this turn's envelopes (called at its end) as one broker message."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        if len(pending) == 1:
+            self._relay.send(pending[0], self)
+        else:
+            self._relay.send_many(_merge_updates(pending), self)
 
     # -- the other instances' changes ----------------------------------------------------
 
@@ -201,6 +242,37 @@ class RoomReplica:
             self.room.remove_remote_awareness(stale)
 
     def close(self) -> None:
+        self.flush()
         if self._stop_observing is not None:
             self._stop_observing()
             self._stop_observing = None
+
+
+def _merge_updates(envelopes: list[Envelope]) -> list[Envelope]:
+    """One envelope for each run of one user's consecutive updates (the receiving room
+    applies it in one transaction; the user stays known for their undo stack)."""
+    out: list[Envelope] = []
+    run: list[Envelope] = []
+
+    def close_run() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            first = run[0]
+            merged = merge_updates(*(e.payload for e in run))
+            out.append(
+                Envelope(first.doc_id, first.origin_instance, first.origin_user, first.kind, merged)
+            )
+        run.clear()
+
+    for envelope in envelopes:
+        if envelope.kind is not EnvelopeKind.UPDATE:
+            close_run()
+            out.append(envelope)
+        elif run and run[0].origin_user != envelope.origin_user:
+            close_run()
+            run.append(envelope)
+        else:
+            run.append(envelope)
+    close_run()
+    return out

@@ -161,6 +161,12 @@ class Room:
         self._awareness_subscription = self.awareness.observe(self._on_awareness)
         self.closed = False
 
+    @property
+    def batch_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop over whose turns this room batches its broadcasts (None: it
+        broadcasts each update at once)."""
+        return self._loop
+
     def _on_layers(self, events: list[LayerEvent]) -> None:
         self.undo.on_layers(events)  # first: it decides how the undo managers group this change
         self._describer.on_layers(events)

@@ -47,13 +47,27 @@ def test_a_negative_interval_is_refused() -> None:
 
 
 async def test_a_growing_rss_runs_a_full_collection_early() -> None:
-    policy = GcPolicy(full_interval=3600, freeze=False, growth_trigger=8 * 2**20, check_every=0.02)
+    rss = [100 * 2**20]  # what the policy reads as the process's RSS
+    policy = GcPolicy(
+        full_interval=3600,
+        freeze=False,
+        growth_trigger=8 * 2**20,
+        check_every=0.01,
+        rss=lambda: rss[0],
+    )
     async with policy:
+        rss[0] += 7 * 2**20  # below the trigger
         await asyncio.sleep(0.05)
         assert policy.early_full == 0
-        ballast = [bytearray(2**20) for _ in range(16)]  # 16 MiB, touched
-        for block in ballast:
-            block[::4096] = b"\x01" * len(block[::4096])
-        await eventually(lambda: policy.early_full >= 1)
+        rss[0] += 2 * 2**20  # 9 MiB since the last full collection
+        await eventually(lambda: policy.early_full == 1)
+        await asyncio.sleep(0.05)  # measured again after it: no second one for that growth
+        assert policy.early_full == 1
         assert policy.scheduled_full == 0
-        del ballast
+        assert policy.pauses.count(2) >= 1
+
+
+def test_rss_is_read_from_proc() -> None:
+    from collab.gc_policy import rss_bytes
+
+    assert 10 * 2**20 < rss_bytes() < 64 * 2**30

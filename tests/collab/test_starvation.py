@@ -10,9 +10,9 @@ work never delays their measurement. The test fails if their round-trip p99 pass
 the server's peak RSS grows by more than RSS_GROWTH_MIB, or the frame budget held more than
 its limit.
 
-The machine is shared: when other processes kept the server or the honest clients waiting for
-a CPU for more than ``MAX_WAIT`` of the window (``/proc/<pid>/schedstat``), the run says
-nothing about the server and is repeated once.
+The machine is shared, and other processes on it delay the server or the honest clients
+(their CPU wait, from ``/proc/<pid>/schedstat``, is in the failure message): the latency and
+memory bounds must hold in one of up to ``ATTEMPTS`` runs.
 """
 
 from __future__ import annotations
@@ -33,15 +33,16 @@ from tests.support.servers import ServerProcess
 SECONDS = 12
 FRAMES = 8000 * SECONDS // 30  # the benchmark's rate: ~8000 frames in 30 s
 STORM = 600
-# Issue 16 asks for an honest p99 <= 20 ms and RSS growth <= 64 MiB; `python -m bench.load
-# --scenarios STARVE` reports those targets (PASS/FAIL). Here the attacker, the honest clients
-# and the server share the suite's two cores, and p99 measured 54-126 ms (RSS growth 59-63
-# MiB): the suite's bounds catch starvation as it was (p99 316 ms, max 415 ms; RSS growth
-# 312-521 MiB) without failing on what a shared 2-core machine adds.
-P99_MS = 200.0
-RSS_GROWTH_MIB = 96.0
+# Issue 16's bounds: honest p99 <= 20 ms and peak RSS growth <= 64 MiB (the benchmark,
+# `python -m bench.load --scenarios STARVE`, checks the same on 30 s runs). Here the attacker,
+# the honest clients and the server share the suite's two cores, and anything else running on
+# the machine delays them: measured on a quiet machine, p99 5.7-9.5 ms and growth 54-60 MiB;
+# with other benchmarks running, p99 54-126 ms. So the bounds must hold in one run of up to
+# ATTEMPTS; the correctness checks (served, delivered, budget held) in every run.
+P99_MS = 20.0
+RSS_GROWTH_MIB = 64.0
+ATTEMPTS = 3
 BUDGET = 16 * 1024 * 1024  # the default NEXUS_FRAME_BUDGET_BYTES
-MAX_WAIT = 0.10
 ROOT = Path(__file__).resolve().parents[2]
 _BUDGET_PEAK = re.compile(r"^nexus_frame_budget_peak_bytes (\S+)$", re.M)
 _SHED = re.compile(r'^nexus_frame_budget_shed_total\{kind="[^"]+"\} (\S+)$', re.M)
@@ -90,24 +91,30 @@ async def _one_run(tmp_path: Path, attempt: int) -> dict[str, Any]:
 async def test_honest_clients_keep_pace_under_attack(tmp_path: Path) -> None:
     if os.uname().sysname != "Linux":
         raise AssertionError("this test reads the server's memory from Linux's /proc")
-    for attempt in range(2):
+    summaries = []
+    for attempt in range(ATTEMPTS):
         r = await _one_run(tmp_path, attempt)
-        if r["wait"] <= MAX_WAIT:
-            break
-    honest, attack = r["honest"], r["attack"]
-    summary = (
-        f"honest {honest['latency']}, per-second p99 {honest['per_second_p99']}, RSS growth "
-        f"{r['growth_mib']:.0f} MiB, budget peak {r['budget_peak']:.0f}, shed {r['shed']:.0f}, "
-        f"CPU wait {100 * r['wait']:.0f} %, attack {attack}"
+        honest, attack = r["honest"], r["attack"]
+        summary = (
+            f"run {attempt + 1}: honest {honest['latency']}, per-second p99 "
+            f"{honest['per_second_p99']}, RSS growth {r['growth_mib']:.0f} MiB, budget peak "
+            f"{r['budget_peak']:.0f}, shed {r['shed']:.0f}, CPU wait {100 * r['wait']:.0f} %, "
+            f"attack {attack}"
+        )
+        summaries.append(summary)
+        # Every run: the server survived, the attack happened as described, the honest
+        # clients were all served, and the frame budget held.
+        assert r["alive"], summary
+        assert attack["frames"] >= FRAMES * 0.8, summary
+        assert attack["storm_synced"] >= STORM * 0.9, summary
+        assert honest["connect_failures"] == 0 and honest["clients_closed"] == 0, summary
+        assert honest["delivered"] == honest["expected"], summary
+        assert r["shed"] > 0, summary  # the hogs went past the budget and were cut
+        assert r["budget_peak"] <= BUDGET, summary
+        # The bounds of issue 16: met by one run of up to ATTEMPTS (see above).
+        if honest["latency"]["p99"] <= P99_MS and r["growth_mib"] <= RSS_GROWTH_MIB:
+            return
+    raise AssertionError(
+        f"no run kept the honest p99 <= {P99_MS} ms and the RSS growth <= {RSS_GROWTH_MIB} "
+        "MiB:\n" + "\n".join(summaries)
     )
-    assert r["alive"], summary
-    # The attack happened as described, and the honest clients were all served.
-    assert attack["frames"] >= FRAMES * 0.8, summary
-    assert attack["storm_synced"] >= STORM * 0.9, summary
-    assert honest["connect_failures"] == 0 and honest["clients_closed"] == 0, summary
-    assert honest["delivered"] == honest["expected"], summary
-    # Memory: the frame budget held, and the process grew by less than the bound.
-    assert r["shed"] > 0, summary  # the hogs went past the budget and were cut
-    assert r["budget_peak"] <= BUDGET, summary
-    assert r["growth_mib"] <= RSS_GROWTH_MIB, summary
-    assert honest["latency"]["p99"] <= P99_MS, summary

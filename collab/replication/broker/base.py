@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -82,6 +82,8 @@ _KIND_TO_CODE = {
     EnvelopeKind.ACCESS: 5,
 }
 _CODE_TO_KIND = {code: kind for kind, code in _KIND_TO_CODE.items()}
+# The kind code of a batch (Envelope.encode_batch): several envelopes in one message.
+_BATCH_CODE = 6
 _FIELDS = ("version", "kind", "doc_id", "origin_instance", "origin_user", "payload", "target")
 # The bytes every encoded envelope starts with: a msgpack fixarray of the fields, the version.
 # The kind code (one byte: a positive fixint) follows, then doc_id and origin_instance.
@@ -139,29 +141,91 @@ class Envelope:
         envelopes coming back from Redis at the cost of a prefix comparison."""
         return data.startswith(_HEAD) and data.startswith(mark, len(_HEAD) + 1)
 
+    @staticmethod
+    def encode_batch(envelopes: Sequence[Envelope]) -> bytes:
+        """Several envelopes of one document and one origin as one message, in order.
+
+        A msgpack array like an envelope's, with the batch code for the kind, no user and no
+        target, and for the payload an array of ``[kind code, user, payload, target]``: the
+        document and origin sit where :meth:`has_origin_mark` looks for them, so a batch
+        coming back to its publisher is skipped undecoded too. :meth:`decode_all` reads both.
+        """
+        if not envelopes:
+            raise ValueError("a batch needs at least one envelope, got none")
+        first = envelopes[0]
+        for envelope in envelopes:
+            if (envelope.doc_id, envelope.origin_instance) != (first.doc_id, first.origin_instance):
+                raise ValueError(
+                    f"a batch holds one document from one instance ({first.doc_id!r} from "
+                    f"{first.origin_instance!r}), got {envelope.doc_id!r} from "
+                    f"{envelope.origin_instance!r}"
+                )
+        data: bytes = msgpack.packb(
+            [
+                ENVELOPE_VERSION,
+                _BATCH_CODE,
+                first.doc_id,
+                first.origin_instance,
+                None,
+                [
+                    [_KIND_TO_CODE[e.kind], e.origin_user, e.payload, e.target_instance]
+                    for e in envelopes
+                ],
+                None,
+            ],
+            use_bin_type=True,
+        )
+        return data
+
+    @staticmethod
+    def count_marked(data: bytes, mark: bytes) -> int:
+        """How many envelopes a message carrying ``mark`` (see :meth:`has_origin_mark`)
+        holds, read from its raw bytes: 1, or a batch's length from its array header."""
+        if data[len(_HEAD)] != _BATCH_CODE:
+            return 1
+        at = len(_HEAD) + 2 + len(mark)  # after the kind, the mark and the nil user
+        header = data[at]
+        if 0x90 <= header <= 0x9F:  # fixarray
+            return header & 0x0F
+        if header == 0xDC:  # array 16
+            return int.from_bytes(data[at + 1 : at + 3], "big")
+        if header == 0xDD:  # array 32
+            return int.from_bytes(data[at + 1 : at + 5], "big")
+        return 1  # not a batch this build wrote; counted as one
+
     @classmethod
     def decode(cls, data: bytes) -> Envelope:
         """Parse :meth:`encode` output; raises :class:`BrokerError` naming what is wrong."""
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise BrokerError(f"envelope must be bytes, got {type(data).__name__}")
-        try:
-            raw = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
-        except Exception as exc:  # msgpack raises several unrelated types for bad input
-            raise BrokerError(
-                f"envelope is not valid msgpack ({type(exc).__name__}: {exc})"
-            ) from None
-        if not isinstance(raw, list):
-            raise BrokerError(f"envelope must be a msgpack array, got {type(raw).__name__}")
-        if not raw or raw[0] != ENVELOPE_VERSION:
-            version = raw[0] if raw else None
-            raise BrokerError(
-                f"unsupported envelope version {version!r}; this build reads {ENVELOPE_VERSION}"
+        raw = _unpack(data)
+        if raw[1] == _BATCH_CODE:
+            raise BrokerError("message is a batch of envelopes; read it with decode_all")
+        return cls._from_fields(raw)
+
+    @classmethod
+    def decode_all(cls, data: bytes) -> list[Envelope]:
+        """Parse one message: an envelope (:meth:`encode`) or a batch (:meth:`encode_batch`),
+        into its envelopes in order; raises :class:`BrokerError` naming what is wrong."""
+        raw = _unpack(data)
+        if raw[1] != _BATCH_CODE:
+            return [cls._from_fields(raw)]
+        _, _, doc_id, origin, _, items, _ = raw
+        if not isinstance(items, list) or not items:
+            raise BrokerError(f"envelope batch must hold a non-empty array, got {items!r:.80}")
+        out = []
+        for item in items:
+            if not isinstance(item, list) or len(item) != 4:
+                raise BrokerError(
+                    "envelope batch items must be arrays of [kind, user, payload, target], "
+                    f"got {item!r:.80}"
+                )
+            code, user, payload, target = item
+            out.append(
+                cls._from_fields([ENVELOPE_VERSION, code, doc_id, origin, user, payload, target])
             )
-        if len(raw) != len(_FIELDS):
-            raise BrokerError(
-                f"envelope v{ENVELOPE_VERSION} has {len(_FIELDS)} fields "
-                f"({', '.join(_FIELDS)}), got {len(raw)}"
-            )
+        return out
+
+    @classmethod
+    def _from_fields(cls, raw: list[Any]) -> Envelope:
         _, code, doc_id, origin, user, payload, target = raw
         kind = _CODE_TO_KIND.get(code) if type(code) is int else None
         if kind is None:
@@ -173,6 +237,29 @@ class Envelope:
         if not isinstance(payload, bytes):
             raise BrokerError(f"envelope payload must be binary, got {type(payload).__name__}")
         return cls(doc_id, origin, user, kind, payload, target)
+
+
+def _unpack(data: bytes) -> list[Any]:
+    """The fields of one message, its version and length checked."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise BrokerError(f"envelope must be bytes, got {type(data).__name__}")
+    try:
+        raw = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types for bad input
+        raise BrokerError(f"envelope is not valid msgpack ({type(exc).__name__}: {exc})") from None
+    if not isinstance(raw, list):
+        raise BrokerError(f"envelope must be a msgpack array, got {type(raw).__name__}")
+    if not raw or raw[0] != ENVELOPE_VERSION:
+        version = raw[0] if raw else None
+        raise BrokerError(
+            f"unsupported envelope version {version!r}; this build reads {ENVELOPE_VERSION}"
+        )
+    if len(raw) != len(_FIELDS):
+        raise BrokerError(
+            f"envelope v{ENVELOPE_VERSION} has {len(_FIELDS)} fields "
+            f"({', '.join(_FIELDS)}), got {len(raw)}"
+        )
+    return raw
 
 
 def _expect_str(name: str, value: Any, *, optional: bool) -> None:
@@ -221,8 +308,11 @@ class Broker(Lifecycle):
         """Envelopes :meth:`publish` could not hand to the backend (disconnected, overflow)."""
         self.published = 0
         """Envelopes taken by :meth:`publish` or :meth:`offer` (dropped ones included)."""
+        self.messages = 0
+        """Messages (an envelope, or a batch of them) that reached this broker from the
+        backend, its own echoes included."""
         self.received = 0
-        """Messages that reached this broker from the backend, its own echoes included."""
+        """Envelopes that reached this broker from the backend, its own echoes included."""
         self.echoes = 0
         """This instance's own envelopes that came back from the backend, recognised on the
         raw bytes and skipped without decoding (Redis pub/sub sends them to every
@@ -319,6 +409,29 @@ class Broker(Lifecycle):
             self.published += 1
         return taken
 
+    def offer_many(self, envelopes: Sequence[Envelope]) -> bool:
+        """:meth:`offer` for several envelopes of one document, all taken or none, in order.
+
+        They travel as one message (:meth:`Envelope.encode_batch`): one PUBLISH and one
+        message to read on every subscribed instance instead of one per envelope. Raises
+        ValueError when they are not all of one document (or not this instance's).
+        """
+        self._check_started()
+        if not envelopes:
+            return True
+        doc_id = envelopes[0].doc_id
+        for envelope in envelopes:
+            self._check_own(envelope)
+            if envelope.doc_id != doc_id:
+                raise ValueError(
+                    f"offer_many takes envelopes of one document ({doc_id!r}), "
+                    f"got one of {envelope.doc_id!r}"
+                )
+        taken = self._offer(envelopes[0]) if len(envelopes) == 1 else self._offer_many(envelopes)
+        if taken:
+            self.published += len(envelopes)
+        return taken
+
     async def drained(self) -> None:
         """Return once the send buffer is empty (at once for a backend without one)."""
 
@@ -338,6 +451,10 @@ class Broker(Lifecycle):
     @abstractmethod
     def _offer(self, envelope: Envelope) -> bool:
         """``_publish`` without waiting: False when the send buffer is full."""
+
+    @abstractmethod
+    def _offer_many(self, envelopes: Sequence[Envelope]) -> bool:
+        """``_offer`` for two or more envelopes of one document, as one message."""
 
     def _count_drop(self, reason: str, count: int = 1) -> None:
         self.dropped += count

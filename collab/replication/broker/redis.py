@@ -24,7 +24,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -351,29 +351,36 @@ class RedisBroker(Broker):
             self._pong_deadline = None
 
     def _dispatch(self, channel: bytes, data: Any) -> None:
-        self.received += 1
+        self.messages += 1
         doc_id = self._channels.get(channel)
         if doc_id is None:
+            self.received += 1
             return  # unsubscribed meanwhile
-        if isinstance(data, bytes) and Envelope.has_origin_mark(data, self._own_marks[channel]):
+        mark = self._own_marks[channel]
+        if isinstance(data, bytes) and Envelope.has_origin_mark(data, mark):
             # Redis sends every publisher its own messages back: skip them before decoding.
-            self.echoes += 1
+            count = Envelope.count_marked(data, mark)
+            self.received += count
+            self.echoes += count
             return
         try:
-            envelope = Envelope.decode(data)
-            self.decoded += 1
-            if envelope.doc_id != doc_id:
+            envelopes = Envelope.decode_all(data)
+            if envelopes[0].doc_id != doc_id:
                 raise BrokerError(
-                    f"envelope for document {envelope.doc_id!r} arrived on the channel of "
+                    f"envelope for document {envelopes[0].doc_id!r} arrived on the channel of "
                     f"{doc_id!r}"
                 )
         except BrokerError as exc:
+            self.received += 1
             self.malformed += 1
             self._log_limited(
                 "malformed", "%r: skipped a bad message on %r: %s", self, channel, exc
             )
             return
-        self._deliver(envelope)
+        self.received += len(envelopes)
+        self.decoded += len(envelopes)
+        for envelope in envelopes:
+            self._deliver(envelope)
 
     def _forget_connection(self) -> None:
         self._healthy = False
@@ -420,6 +427,18 @@ class RedisBroker(Broker):
             return True
         try:
             queue.put_nowait((self.keys.doc_channel(envelope.doc_id).encode(), envelope.encode()))
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def _offer_many(self, envelopes: Sequence[Envelope]) -> bool:
+        queue = self._queue
+        if not self._healthy or queue is None:
+            self._count_drop("Redis connection lost", len(envelopes))
+            return True
+        channel = self.keys.doc_channel(envelopes[0].doc_id).encode()
+        try:
+            queue.put_nowait((channel, Envelope.encode_batch(envelopes)))
         except asyncio.QueueFull:
             return False
         return True
