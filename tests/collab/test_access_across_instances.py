@@ -19,7 +19,7 @@ from pycrdt import Doc, Map
 from canvasdoc import close_codes, wire
 from client import Backoff, CanvasClient
 from tests.collab.test_distributed import Cluster
-from tests.support.accounts import bearer, register
+from tests.support.accounts import bearer, shared_document
 from tests.support.servers import ServerProcess
 from tests.support.services import postgres_schema, require_postgres, require_redis
 from tests.support.waiting import eventually
@@ -91,22 +91,9 @@ async def test_access_changes_through_one_instance_close_connections_on_another(
     b = await cluster.instance("b", NEXUS_AUTH_SECRET=SECRET)
     doc = "plan"
     async with _http(a) as http:
-        owner = await register(http, "olivia")
-        eve = await register(http, "eve")
-        vic = await register(http, "vic")
-        assert (await http.post("/api/docs", json={"id": doc}, headers=bearer(owner))).is_success
-        for name in ("eve", "vic"):
-            r = await http.post(
-                f"/api/docs/{doc}/members",
-                json={"user": name, "role": "editor"},
-                headers=bearer(owner),
-            )
-            assert r.status_code == 200, r.text
-        r = await http.post(
-            f"/api/docs/{doc}/links", json={"role": "editor"}, headers=bearer(owner)
-        )
-        assert r.status_code == 201, r.text
-        link = r.json()
+        shared = await shared_document(http, doc, editors=("eve", "vic"))
+        owner, link = shared.owner, shared.link
+        eve, vic = shared.editors["eve"], shared.editors["vic"]
 
         # Everyone works on instance B; instance A, which answers the REST calls, holds no
         # room of the document (so it is not even subscribed to its channel).

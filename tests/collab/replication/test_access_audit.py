@@ -16,7 +16,7 @@ from canvasdoc import close_codes, wire
 from collab.replication.broker.memory import MemoryBroker, MemoryHub
 from collab.replication.lease.memory import LeaseRegistry, MemoryLease
 from persistence.sqlite import SQLiteStore
-from tests.support.accounts import bearer, register
+from tests.support.accounts import bearer, shared_document
 from tests.support.servers import serve, settings_for
 from tests.support.waiting import eventually
 
@@ -63,22 +63,9 @@ async def test_changes_lost_during_a_broker_outage_apply_after_the_reconnect(
         httpx.AsyncClient(base_url=a.http_url) as http,
     ):
         doc = "plan"
-        owner = await register(http, "olivia")
-        eve = await register(http, "eve")
-        vic = await register(http, "vic")
-        assert (await http.post("/api/docs", json={"id": doc}, headers=bearer(owner))).is_success
-        for name in ("eve", "vic"):
-            r = await http.post(
-                f"/api/docs/{doc}/members",
-                json={"user": name, "role": "editor"},
-                headers=bearer(owner),
-            )
-            assert r.status_code == 200, r.text
-        r = await http.post(
-            f"/api/docs/{doc}/links", json={"role": "editor"}, headers=bearer(owner)
-        )
-        assert r.status_code == 201, r.text
-        link = r.json()
+        shared = await shared_document(http, doc, editors=("eve", "vic"))
+        owner, link = shared.owner, shared.link
+        eve, vic = shared.editors["eve"], shared.editors["vic"]
 
         owner_ws = await _open(b.url, doc, owner)
         guest = await _open(b.url, doc, link["token"])
