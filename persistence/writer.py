@@ -31,6 +31,7 @@ from persistence.documents import DocumentLog
 from persistence.errors import AlreadyStarted, StoreError, StoreNotStarted
 
 logger = logging.getLogger(__name__)
+_RETRY_LOG_SECONDS = 60.0  # a retry is logged at least this often during a long outage
 
 OnCommit = Callable[[str, int], None]
 
@@ -244,7 +245,7 @@ class GroupCommitWriter(AsyncContext):
         )
 
     async def _commit(self, batch: list[tuple[str, bytes]]) -> dict[str, int]:
-        started = time.monotonic()
+        started = logged = time.monotonic()
         for attempt in itertools.count(1):
             try:
                 result = await self.store.append_updates(batch)
@@ -254,11 +255,13 @@ class GroupCommitWriter(AsyncContext):
                 delay = min(self.retry_backoff * 2 ** (attempt - 1), self.retry_backoff_max)
                 doc_ids = sorted({d for d, _ in batch})
                 # The first failure is an error with its stack; retries of the same outage
-                # are warnings, and only at attempts 2, 4, 8, ... (one line per retry filled
-                # the log during a 20 s cut)
-                if attempt & (attempt - 1):
+                # are warnings, and only at attempts 2, 4, 8, ... or a minute after the last
+                # line (one line per retry filled the log during a 20 s cut)
+                now = time.monotonic()
+                if attempt & (attempt - 1) and now - logged < _RETRY_LOG_SECONDS:
                     await asyncio.sleep(delay)
                     continue
+                logged = now
                 logger.log(
                     logging.ERROR if attempt == 1 else logging.WARNING,
                     "group commit of %d updates for docs %s failed (attempt %d: %r); "

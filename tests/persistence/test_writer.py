@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
+import persistence.writer as writer_module
 from persistence import AlreadyStarted, GroupCommitWriter, MemoryStore, StoreNotStarted
 
 
@@ -149,6 +150,23 @@ async def test_retry_keeps_everything_in_order(
     assert getattr(lines[0], "doc_ids") == ["a"]  # noqa: B009 - set through `extra`
     assert [getattr(r, "attempt") for r in lines[1:3]] == [2, 4]  # noqa: B009
     assert "recovered after 6 attempts" in lines[3].getMessage()
+
+
+async def test_a_long_outage_is_still_logged_every_so_often(
+    store: CountingStore, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the powers of two, a retry is logged when the last line is older than
+    _RETRY_LOG_SECONDS (here 0: every retry)."""
+    monkeypatch.setattr(writer_module, "_RETRY_LOG_SECONDS", 0.0)
+    store.failures = 5
+    caplog.set_level(logging.WARNING, logger="persistence.writer")
+    async with GroupCommitWriter(
+        store, window=0, retry_backoff=0.001, retry_backoff_max=0.002
+    ) as writer:
+        writer.append("a", b"a")
+        await writer.flush(timeout=5)
+    lines = [r for r in caplog.records if r.name == "persistence.writer"]
+    assert [getattr(r, "attempt", None) for r in lines] == [1, 2, 3, 4, 5, None]
 
 
 async def test_stop_flushes_pending_updates(store: CountingStore) -> None:
