@@ -4,6 +4,7 @@ docs/performance.md, S3)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 
 class LightEvent:
@@ -11,11 +12,12 @@ class LightEvent:
     an Event allocates up front (~760 B with the Event): waiters are listed only while some
     coroutine actually waits."""
 
-    __slots__ = ("_set", "_waiters")
+    __slots__ = ("_callbacks", "_set", "_waiters")
 
     def __init__(self) -> None:
         self._set = False
         self._waiters: list[asyncio.Future[None]] | None = None
+        self._callbacks: list[Callable[[], None]] | None = None
 
     def is_set(self) -> bool:
         return self._set
@@ -28,6 +30,19 @@ class LightEvent:
         for waiter in waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
+        callbacks, self._callbacks = self._callbacks, None
+        for callback in callbacks or ():
+            callback()
+
+    def call_when_set(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once, from ``set`` (at once if already set): what a waiting
+        coroutine would do, without a suspended coroutine (and its task) per waiter."""
+        if self._set:
+            callback()
+            return
+        if self._callbacks is None:
+            self._callbacks = []
+        self._callbacks.append(callback)
 
     def clear(self) -> None:
         self._set = False

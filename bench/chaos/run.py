@@ -159,10 +159,13 @@ class ChaosRun:
         report.final_convergence = await verify.wait_painters_converged(
             self.painters, config.converge_timeout
         )
+        if report.final_convergence is None:
+            diagnostics.dump_painters(self.painters, self.root / "painters-after-faults.json")
         base = cluster.instances[0].http_url
         await self.submitter.wait_all_ended(base, config.jobs_timeout)
         if await verify.wait_painters_converged(self.painters, config.converge_timeout) is None:
             report.replica_problems.append("painters differ after the jobs ended")
+            diagnostics.dump_painters(self.painters, self.root / "painters-after-jobs.json")
         expected: dict[str, tuple[dict[int, int], str]] = {}
         for painter in self.painters:
             expected.setdefault(painter.doc_id, verify.replica_state(painter.client.doc))

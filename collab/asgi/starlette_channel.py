@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -12,6 +12,8 @@ from collab.exceptions import FrameTooLarge, TextFrame
 from collab.session.transport import ChannelClosed, Framer
 
 _WRITERS: dict[type, bool] = {}
+# What Starlette's WebSocket sets in its __init__ and keeps up to date; the rest are caches.
+_WEBSOCKET_STATE = frozenset(("scope", "_receive", "_send", "client_state", "application_state"))
 
 
 def _is_writer(writer: object) -> bool:
@@ -25,13 +27,31 @@ def _is_writer(writer: object) -> bool:
 
 
 class StarletteChannel:
+    # One per connection, most of them idle: no instance dict.
+    __slots__ = ("_closed", "_max", "_on_closed", "_on_text", "_path", "_writer", "_ws")
+
     def __init__(self, websocket: WebSocket, *, max_frame_bytes: int) -> None:
         self._ws = websocket
+        self._on_text: Callable[[], None] | None = None
+        self._on_closed: Callable[[int | None, str | None], None] | None = None
         self._max = max_frame_bytes
         self._closed = False
         # Under NexusWebSocketProtocol (collab/asgi/uvicorn_ws.py): pre-framed writes skip ASGI.
         writer = websocket.scope.get("extensions", {}).get(DIRECT_WRITE, {}).get("writer")
         self._writer: DirectWriter | None = writer if _is_writer(writer) else None
+        self._path: str = websocket.scope["path"]
+
+    def drop_handshake(self) -> None:
+        """Forget the handshake's scope (headers, query, server state, ~2 KiB a connection)
+        and what Starlette cached from it: once accepted, nothing reads them again, and an
+        idle connection should not keep them for hours. Only ``type`` and ``path`` stay."""
+        scope = self._ws.scope
+        kept = {"type": scope["type"], "path": scope["path"]}
+        scope.clear()  # in place: uvicorn's protocol holds the same dict
+        scope.update(kept)
+        state = vars(self._ws)
+        for name in [name for name in state if name not in _WEBSOCKET_STATE]:
+            del state[name]  # Starlette's cached headers, URL, query parameters
 
     @property
     def framer(self) -> Framer:
@@ -56,22 +76,35 @@ class StarletteChannel:
         ``recv``. False when the server protocol cannot (use ``recv``)."""
         if self._writer is None:
             return False
-
-        def on_event(message: dict[str, Any]) -> None:
-            if message["type"] == "websocket.disconnect":
-                self._closed = True
-                by_server = message.get(SERVER_CLOSE)
-                on_closed(message.get("code"), message.get("reason") if by_server else None)
-            else:
-                on_text()
-
-        self._writer.set_receiver(receiver, on_event)
+        self._on_text, self._on_closed = on_text, on_closed
+        self._writer.set_receiver(receiver, self._on_event)
         return True
+
+    def _on_event(self, message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.disconnect":
+            self._closed = True
+            by_server = message.get(SERVER_CLOSE)
+            if self._on_closed is not None:
+                self._on_closed(message.get("code"), message.get("reason") if by_server else None)
+        elif self._on_text is not None:
+            self._on_text()
+
+    def detach(self) -> bool:
+        """After ``set_receiver``: let the endpoint return with the connection open, so that
+        an idle connection holds no task and no suspended coroutines; the endpoint's ending
+        (``start``) closes it. False when the server protocol cannot (keep awaiting)."""
+        return self._writer is not None and self._writer.detach()
+
+    def start(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run a detached connection's ending as a task the server's shutdown waits for."""
+        assert self._writer is not None, "start is for detached connections"
+        self._writer.start(coroutine)
 
     def clear_receiver(self) -> None:
         """Back to ``recv`` for everything (after ``set_receiver``)."""
         if self._writer is not None:
             self._writer.set_receiver(None)
+        self._on_text = self._on_closed = None
 
     @property
     def max_frame_bytes(self) -> int:
@@ -79,7 +112,7 @@ class StarletteChannel:
 
     @property
     def path(self) -> str:
-        return self._ws.url.path
+        return self._path
 
     async def send(self, message: bytes) -> None:
         if self._closed:

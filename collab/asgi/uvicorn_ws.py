@@ -26,6 +26,14 @@ more than ``NEXUS_FRAME_BUDGET_BYTES``. While its transport's write buffer is ov
 water mark (the peer does not read) a connection's reading pauses too: a client that does not
 read its replies gets no new requests handled.
 
+Idle connections (docs/performance.md, S3): every attribute is a slot (uvicorn's class sets
+too many for a key-sharing instance dict); the app may ``detach`` once it takes its messages
+through callbacks, so that its ASGI call returns while the connection stays open (no task or
+suspended coroutine frames per idle connection; its ending runs as a task of its own,
+``start``); keepalive pings and pong deadlines are filed in one process-wide wheel
+(``collab/asgi/keepalive.py``) instead of a timer per connection; the handshake's request,
+response and addresses are dropped once the connection is accepted.
+
 Two changes to its logging: a refused upgrade (the app answered with an HTTP denial) is a
 completed handshake, not an error (uvicorn logs "ASGI callable returned without completing
 handshake." at ERROR for each); and the INFO lines uvicorn and websockets write for every
@@ -37,18 +45,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, runtime_checkable
 
 from uvicorn._types import ASGISendEvent
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import Protocol as WebSocketProtocol
 from websockets.protocol import State
 
+from collab.asgi import keepalive
 from collab.session.budget import FrameBudget
 from foundation.aio import LightEvent
 
@@ -93,6 +104,12 @@ class DirectWriter(Protocol):
         """Hand every binary message to ``receiver`` as it is parsed, and every other ASGI
         receive event (a text message, the disconnect) to ``on_event`` (None: back to
         ASGI's ``receive``)."""
+
+    def detach(self) -> bool:
+        """Let the app's ASGI call return with the connection open (False: it cannot)."""
+
+    def start(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run ``coroutine`` as a task the server's shutdown waits for."""
 
 
 class _Inbox:
@@ -203,9 +220,25 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol that exposes ``try_write`` and
     ``set_receiver`` to the app."""
 
-    _receiver: Receiver | None = None
+    # Every attribute uvicorn's __init__ and handshake set, and ours, as slots: uvicorn's
+    # class sets over 30, past what CPython's key-sharing instance dicts hold, so each
+    # connection got a dict of its own (~1.6 KiB); slots cost 8 bytes each and leave the
+    # (inherited) instance dict unused.
+    __slots__ = (
+        "_backlog", "_budget", "_detached", "_held", "_receiver", "_turn_paused", "_write_paused",
+        "admitted", "app", "app_state", "asgi_version", "client", "close_sent", "close_timeout",
+        "close_timer", "config", "conn", "connections", "curr_msg_data_type", "default_headers",
+        "disconnected", "frames", "handshake_complete", "handshake_initiated", "initial_response",
+        "keepalive_tick", "last_ping_rtt", "logger", "loop", "pending_ping_payload",
+        "ping_interval", "ping_sent_at", "ping_timeout", "ping_timer", "pong_timer", "queue",
+        "read_paused", "request", "response", "root_path", "scheme", "scope", "server", "tasks",
+        "transport", "writable",
+    )  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._receiver: Receiver | None = None
+        self._detached = False  # the app's call may return with the connection open
+        self.keepalive_tick = -1  # where the keepalive wheel has it filed (-1: nowhere)
         super().__init__(*args, **kwargs)
         self.logger = _HANDSHAKE_LOG  # type: ignore[assignment]
         self.conn.logger = _HANDSHAKE_LOG
@@ -238,6 +271,91 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
                     inbox.put_nowait(message)
         self._receiver = receiver
         inbox.divert = on_event if receiver is not None else None
+
+    def detach(self) -> bool:
+        """Let the app's ASGI call return while the connection stays open (uvicorn closes it
+        when the call returns): an idle connection then holds no task and no suspended
+        coroutine frames. The app closes it later through its ``send`` as before. False when
+        it cannot (not accepted, or already closing)."""
+        if not self.handshake_complete or self.close_sent or self.disconnected:
+            return False
+        if self.initial_response is not None or self._receiver is None:
+            return False
+        self._detached = True
+        return True
+
+    def start(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run ``coroutine`` as a task uvicorn's shutdown waits for, as it waits for the app's
+        (a detached connection's end: leaving its room, the closing handshake)."""
+        task = self.loop.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # What run_asgi logs for an app that raised, had it still been awaiting.
+            self.logger.error("Exception in ASGI application\n", exc_info=exc)
+
+    async def run_asgi(self) -> None:
+        """uvicorn's, except that an app that returned after ``detach`` leaves the connection
+        open."""
+        detached = False
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+            detached = self._detached
+        if self.close_timer is None and not detached:
+            self.transport.close()
+
+    # -- keepalive: filed in the process's wheel (keepalive.py), not a timer each ----------
+
+    def schedule_ping(self) -> None:
+        assert self.ping_interval is not None
+        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
+        keepalive.wheel(self.loop).add(self, delay)
+
+    def send_keepalive_ping(self) -> None:
+        """uvicorn's, with the pong deadline filed in the wheel."""
+        if self.close_sent or self.transport.is_closing():
+            return
+        self.pending_ping_payload = struct.pack("!I", random.getrandbits(32))
+        self.ping_sent_at = self.loop.time()
+        self.conn.send_ping(self.pending_ping_payload)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        if self.ping_timeout is not None:
+            keepalive.wheel(self.loop).add(self, self.ping_timeout)
+        else:
+            self.schedule_ping()
+
+    def keepalive_due(self) -> None:
+        if self.pending_ping_payload is not None and self.ping_timeout is not None:
+            self.keepalive_timeout()  # no pong in time
+        else:
+            self.send_keepalive_ping()
+
+    def handle_pong(self, event: Frame) -> None:
+        if self.pending_ping_payload is None or bytes(event.data) != self.pending_ping_payload:
+            return  # unsolicited, or a stale one
+        self.last_ping_rtt = self.loop.time() - self.ping_sent_at
+        self.pending_ping_payload = None
+        if self.ping_timeout is not None:
+            self.schedule_ping()  # in place of the pong deadline
+
+    def stop_keepalive(self) -> None:
+        if self.keepalive_tick >= 0:
+            keepalive.wheel(self.loop).remove(self)
+        super().stop_keepalive()
 
     # -- the frame budget --------------------------------------------------------------------
 
@@ -347,6 +465,8 @@ class NexusWebSocketProtocol(WebSocketsSansIOProtocol):
             # The handshake's request and response (headers and all, ~3 KiB) are not needed
             # once the response is sent; an idle connection should not keep them for hours.
             del self.request, self.response
+            # The addresses (~280 B) only served the scope and uvicorn's TRACE lines.
+            self.client = self.server = None
             conn = self.conn
             if conn.state is State.OPEN and not conn.reader.buffer:
                 # websockets' parser generator keeps the parsed request in its frame for the

@@ -62,10 +62,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         code = await _deny(websocket, 429, refused)
         _refusal(server, websocket, address, code, refused)
         return
+    detached = False
     try:
-        await _accepted(websocket, server, address)
+        detached = await _accepted(websocket, server, address)
     finally:
-        server.address_guard.release(address)
+        if not detached:  # else the session's end releases the address
+            server.address_guard.release(address)
 
 
 def _refusal(
@@ -117,7 +119,9 @@ async def _deny(websocket: WebSocket, status: int, message: str) -> int:
     return status
 
 
-async def _accepted(websocket: WebSocket, server: Server, address: str) -> None:
+async def _accepted(websocket: WebSocket, server: Server, address: str) -> bool:
+    """Refuse, or serve the connection; True when it lives on past this call (detached):
+    then its session's ``end`` releases what the endpoint holds for it."""
     settings = server.settings
     # Taken from the raw path: the route pattern's "$" would let "doc\n" match as "doc".
     doc_id = websocket.scope["path"].removeprefix("/ws/")
@@ -126,7 +130,7 @@ async def _accepted(websocket: WebSocket, server: Server, address: str) -> None:
         reason = f"origin {origin!r} is not allowed (NEXUS_ALLOWED_ORIGINS)"
         code = await _deny(websocket, 403, reason)
         _refusal(server, websocket, address, code, reason, origin=origin)
-        return
+        return False
     principal = None
     try:
         check_doc_id(doc_id)
@@ -140,13 +144,14 @@ async def _accepted(websocket: WebSocket, server: Server, address: str) -> None:
         else:  # refused before any document data is sent
             code = await _deny(websocket, exc.status, str(exc))
         _refusal(server, websocket, address, code, str(exc), **who)
-        return
+        return False
     except InvalidDocumentId as exc:
         await _close_at_once(websocket, close_codes.INVALID_DOCUMENT_ID, str(exc))
         _refusal(server, websocket, address, close_codes.INVALID_DOCUMENT_ID, str(exc))
-        return
+        return False
     await websocket.accept(subprotocol=_subprotocol(websocket))
     channel = StarletteChannel(websocket, max_frame_bytes=settings.max_frame_bytes)
+    channel.drop_handshake()
     conn = Connection(
         channel,
         principal,
@@ -159,41 +164,115 @@ async def _accepted(websocket: WebSocket, server: Server, address: str) -> None:
         budget=server.frame_budget,
     )
     server.metrics.connections.inc()
-    ended_by_client = False
-
-    def client_closed(code: int | None, server_reason: str | None = None) -> None:
-        nonlocal ended_by_client
-        if conn.closed.is_set():  # not after the server's own close
-            return
-        if server_reason is not None:  # the protocol closed it: budget, malformed frame
-            _bad_input.log(
-                "connection closed by the protocol",
-                {"doc_id": doc_id, "connection": conn.id, "code": code, "reason": server_reason},
-            )
-            conn.abort(code or close_codes.TRY_AGAIN_LATER, server_reason)
-            return
-        ended_by_client = code != 1012  # 1012: uvicorn's shutdown, not the client
-        conn.abort(code or close_codes.NORMAL, "closed by client")
-
+    session = _Session(server, doc_id, address, conn, channel)
+    detached = False
     try:
         try:
             room = await server.rooms.acquire(doc_id)
         except Exception as exc:
             conn.abort(close_codes.INTERNAL_ERROR, f"document {doc_id!r} could not be loaded")
             log.error("room unavailable", extra={"doc_id": doc_id, "error": str(exc)})
-            return
+            return False
         try:
             room.join(conn)
-            await _serve(room, conn, channel, client_closed)
+            session.room = room
+            detached = await _serve(session)
         finally:
-            room.leave(conn)
-            server.rooms.release(doc_id)
+            if not detached:
+                room.leave(conn)
+                server.rooms.release(doc_id)
     finally:
-        server.metrics.connections.dec()
-        server.metrics.connections_closed.labels(_closed_label(conn, ended_by_client)).inc()
+        if not detached:
+            await session.count_and_close()
+    return detached
+
+
+class _Session:
+    """An accepted connection in its room: what the protocol calls back as frames and the
+    disconnect arrive, and what ends it. One slotted object rather than closures (a cell per
+    captured name): thousands are held at once, most of them idle."""
+
+    __slots__ = ("address", "channel", "conn", "doc_id", "ended_by_client", "room", "server")
+
+    def __init__(
+        self,
+        server: Server,
+        doc_id: str,
+        address: str,
+        conn: Connection,
+        channel: StarletteChannel,
+    ) -> None:
+        self.server = server
+        self.doc_id = doc_id
+        self.address = address
+        self.conn = conn
+        self.channel = channel
+        self.room: Room | None = None
+        self.ended_by_client = False
+
+    def receive(self, frame: bytes) -> None:
+        conn = self.conn
+        if conn.closed.is_set():
+            return  # closed: what the peer still sends is dropped
+        room = self.room
+        assert room is not None
+        try:
+            if len(frame) > self.channel.max_frame_bytes:
+                raise FrameTooLarge(len(frame), self.channel.max_frame_bytes)
+            _handle(room, conn, frame)
+        except Exception as exc:
+            _fail(room, conn, exc)
+
+    def text(self) -> None:
+        assert self.room is not None
+        _fail(self.room, self.conn, TextFrame())
+
+    def client_closed(self, code: int | None, server_reason: str | None = None) -> None:
+        conn = self.conn
+        if conn.closed.is_set():  # not after the server's own close
+            return
+        if server_reason is not None:  # the protocol closed it: budget, malformed frame
+            _bad_input.log(
+                "connection closed by the protocol",
+                {
+                    "doc_id": self.doc_id,
+                    "connection": conn.id,
+                    "code": code,
+                    "reason": server_reason,
+                },
+            )
+            conn.abort(code or close_codes.TRY_AGAIN_LATER, server_reason)
+            return
+        self.ended_by_client = code != 1012  # 1012: uvicorn's shutdown, not the client
+        conn.abort(code or close_codes.NORMAL, "closed by client")
+
+    def closed(self) -> None:
+        """``conn.closed`` was set on a detached connection: end it."""
+        self.channel.start(self.end())
+
+    async def end(self) -> None:
+        """What the endpoint does after its connection closed, for a detached one."""
+        try:
+            try:
+                self.channel.clear_receiver()
+                await self.conn.stop()
+            finally:
+                assert self.room is not None
+                self.room.leave(self.conn)
+                self.server.rooms.release(self.doc_id)
+        finally:
+            try:
+                await self.count_and_close()
+            finally:
+                self.server.address_guard.release(self.address)
+
+    async def count_and_close(self) -> None:
+        conn, metrics = self.conn, self.server.metrics
+        metrics.connections.dec()
+        metrics.connections_closed.labels(_closed_label(conn, self.ended_by_client)).inc()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_CLOSE_TIMEOUT):
-                await channel.close(conn.close_code or close_codes.NORMAL, conn.close_reason)
+                await self.channel.close(conn.close_code or close_codes.NORMAL, conn.close_reason)
 
 
 def _closed_label(conn: Connection, ended_by_client: bool) -> str:
@@ -204,46 +283,32 @@ def _closed_label(conn: Connection, ended_by_client: bool) -> str:
     return "client"  # a code of the client's own, also one a failed send reported
 
 
-async def _serve(
-    room: Room,
-    conn: Connection,
-    channel: StarletteChannel,
-    client_closed: Callable[[int | None, str | None], None],
-) -> None:
+async def _serve(session: _Session) -> bool:
+    """Serve until the connection closes; True: detached instead (the protocol calls the
+    session back, ``session.end`` runs once it closed)."""
+    room, conn, channel = session.room, session.conn, session.channel
+    assert room is not None
     # Binary messages go straight from the protocol to the room when it can (fast_ws), and
-    # so do a text message and the disconnect: then no reader task waits for each connection.
-    if channel.set_receiver(
-        _receiver(room, conn, channel.max_frame_bytes),
-        on_text=lambda: _fail(room, conn, TextFrame()),
-        on_closed=client_closed,
-    ):
+    # so do a text message and the disconnect: then no reader task waits for each connection,
+    # and with ``detach`` not even this coroutine.
+    if channel.set_receiver(session.receive, on_text=session.text, on_closed=session.client_closed):
+        if channel.detach():
+            conn.closed.call_when_set(session.closed)
+            return True
         try:
             await conn.closed.wait()
         finally:
             channel.clear_receiver()
             await conn.stop()
-        return
-    reader = asyncio.create_task(_read(room, conn, client_closed), name=f"recv:{conn.id}")
+        return False
+    reader = asyncio.create_task(_read(room, conn, session.client_closed), name=f"recv:{conn.id}")
     try:
         await conn.closed.wait()
     finally:
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
         await conn.stop()
-
-
-def _receiver(room: Room, conn: Connection, max_bytes: int) -> Callable[[bytes], None]:
-    def receive(frame: bytes) -> None:
-        if conn.closed.is_set():
-            return  # closed: what the peer still sends is dropped
-        try:
-            if len(frame) > max_bytes:
-                raise FrameTooLarge(len(frame), max_bytes)
-            _handle(room, conn, frame)
-        except Exception as exc:
-            _fail(room, conn, exc)
-
-    return receive
+    return False
 
 
 def _handle(room: Room, conn: Connection, frame: bytes) -> None:

@@ -276,7 +276,12 @@ class _Flusher:
     def flush(self) -> None:
         pending, self.pending = self.pending, []
         for conn in pending:
-            conn._flush()
+            try:
+                conn._flush()
+            except Exception:  # one broken socket must not leave the others unwritten
+                log.exception("writing to a connection failed", extra={"connection": conn.id})
+                conn._batch = None
+                conn.abort(close_codes.INTERNAL_ERROR, "the server failed to write to it")
 
 
 _flusher = _Flusher()

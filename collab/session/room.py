@@ -64,7 +64,7 @@ class Change:
     transactions it opens (so undo managers see the user: it hashes and compares as the
     user id) and collects the updates they produce, which are sent out once it closes."""
 
-    __slots__ = ("received_at", "remote", "sender", "updates", "user")
+    __slots__ = ("received_at", "remote", "sender", "sent", "updates", "user")
 
     def __init__(
         self,
@@ -76,6 +76,7 @@ class Change:
     ) -> None:
         self.user = user
         self.sender = sender  # the connection it came from: not echoed back to it
+        self.sent: bytes | None = None  # the update the sender sent, when it sent one
         self.received_at = received_at
         self.remote = remote  # another instance's change: neither logged nor republished
         self.updates: list[bytes] = []
@@ -268,6 +269,7 @@ class Room:
             )
         principal = conn.principal
         change = Change(principal.user_id, sender=conn, received_at=time.perf_counter())
+        change.sent = update
         with self._changing(change):
             self.undo.track(principal.user_id)
             try:
@@ -438,10 +440,16 @@ class Room:
                 observer.local_update(update, change.user)
         sender = change.sender
         # The sender has its own update; what the server added to it (the history entry) it
-        # has not.
+        # has not. Its transaction may also have integrated more than it sent (changes the
+        # room held back for a missing dependency that this update supplied): then the
+        # integrated update differs from the one sent (yrs re-encodes a Yjs or pycrdt update
+        # byte for byte) and the sender gets all of it.
         rest = None
-        if sender is not None and len(updates) > 1:
-            rest = updates[1] if len(updates) == 2 else merge_updates(*updates[1:])
+        if sender is not None:
+            if updates[0] != change.sent:
+                rest = update
+            elif len(updates) > 1:
+                rest = updates[1] if len(updates) == 2 else merge_updates(*updates[1:])
         out = _Outgoing(update, sender, rest, change.received_at or time.perf_counter())
         if self._loop is None:
             self._send_out([out])

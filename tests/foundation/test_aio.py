@@ -31,3 +31,16 @@ async def test_a_cancelled_waiter_is_forgotten() -> None:
     await asyncio.sleep(0)
     event.set()
     assert await other
+
+
+def test_callbacks_run_once_on_set_or_at_once_when_already_set() -> None:
+    event = LightEvent()
+    calls: list[str] = []
+    event.call_when_set(lambda: calls.append("a"))
+    event.call_when_set(lambda: calls.append("b"))
+    assert calls == []
+    event.set()
+    event.set()
+    assert calls == ["a", "b"]
+    event.call_when_set(lambda: calls.append("c"))
+    assert calls == ["a", "b", "c"]

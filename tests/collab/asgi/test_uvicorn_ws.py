@@ -5,6 +5,7 @@ order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,3 +240,47 @@ def test_the_installed_uvicorn_and_websockets_are_the_supported_releases() -> No
 
     for package, prefix in SUPPORTED_VERSIONS.items():
         assert version(package).startswith(prefix), (package, version(package), prefix)
+
+
+async def test_an_idle_connection_holds_no_task_and_its_end_releases_everything(
+    tmp_path: Path,
+) -> None:
+    """The endpoint returns once the connection is served by callbacks (``detach``): idle
+    connections add no task. Closing one still leaves the room and releases the address's
+    connection slot; a server shutdown still closes the open ones with 1012."""
+    settings = settings_for(tmp_path, max_connections_per_ip=3)
+    async with serve(settings) as srv:
+        async with contextlib.AsyncExitStack() as stack:
+            before = len(asyncio.all_tasks())
+            for i in range(3):
+                client = await stack.enter_async_context(
+                    websockets.connect(f"{srv.url}/ws/idle?user=u{i}", max_size=None)
+                )
+                await client.recv()  # synced
+            await asyncio.sleep(0.1)
+            # websockets' client runs one task per connection; the server adds none
+            assert len(asyncio.all_tasks()) - before <= 3
+            room = srv.server.rooms.rooms["idle"]
+            assert len(room.connections) == 3
+        async with asyncio.timeout(5):
+            while room.connections:
+                await asyncio.sleep(0.02)
+        async with contextlib.AsyncExitStack() as stack:  # the three slots were released
+            for i in range(3):
+                client = await stack.enter_async_context(
+                    websockets.connect(f"{srv.url}/ws/idle?user=v{i}", max_size=None)
+                )
+                await client.recv()
+            with pytest.raises(websockets.InvalidStatus):  # and the limit still holds
+                await websockets.connect(f"{srv.url}/ws/idle?user=w", max_size=None)
+        async with asyncio.timeout(5):
+            while room.connections:
+                await asyncio.sleep(0.02)
+        stay = await websockets.connect(f"{srv.url}/ws/idle?user=x", max_size=None)
+        await stay.recv()
+    # leaving ``serve`` shut the server down with ``stay`` open
+    with pytest.raises(websockets.ConnectionClosed):
+        async with asyncio.timeout(10):
+            while True:
+                await stay.recv()
+    assert stay.close_code == 1012

@@ -278,3 +278,24 @@ async def test_frames_batched_before_an_abort_are_dropped() -> None:
     conn.abort(close_codes.GOING_AWAY, "room closed")
     await asyncio.sleep(0)
     assert channel.writes == [] and channel.sent == []
+
+
+async def test_a_write_that_raises_closes_its_connection_only() -> None:
+    """The connections written at the end of a loop turn are flushed together: one whose
+    write raises is closed with 1011, and the others of that turn still get their frames
+    (else their batch would stay open and they would never be written to again)."""
+    broken, fine = DirectFakeChannel(), DirectFakeChannel()
+
+    def explode(wire: bytes) -> bool:
+        raise RuntimeError("transport gone")
+
+    broken.try_write = explode  # type: ignore[method-assign]
+    first, second = _connection(broken), _connection(fine)
+    first.send(b"a")
+    second.send(b"b")
+    await asyncio.sleep(0)
+    assert first.closed.is_set() and first.close_code == close_codes.INTERNAL_ERROR
+    assert fine.writes == [frame_binary(b"b")]
+    second.send(b"c")
+    await asyncio.sleep(0)
+    assert fine.writes == [frame_binary(b"b"), frame_binary(b"c")]

@@ -572,3 +572,46 @@ async def test_remote_changes_are_not_told_to_the_observers_nor_logged(
     # the local client's presence is told to the observers
     room.receive(a.conn, a.presence({"name": "A"}))
     assert [user for _, user in observer.awareness] == ["a"]
+
+
+@pytest.mark.parametrize("batch", [False, True])
+async def test_a_sender_gets_what_its_update_unblocked(
+    sink: ListSink, metrics: Metrics, batch: bool
+) -> None:
+    """An update can let the room integrate changes it held back for a missing dependency
+    (another instance's envelope that arrived before the one it builds on). The sender has
+    its own update, not those: it must be sent them, or its replica lacks them, and every
+    later change of their author, for good (found by the chaos soak after an instance
+    restart: a client's offline step 2 supplied what the reloaded room lacked)."""
+    room = Room(DOC_ID, Doc(), sink, metrics, batch=batch)
+    a, b = Peer("a"), Peer("b")
+    for p in (a, b):
+        room.join(p.conn)
+        await p.take()
+    zoe: Doc[Any] = Doc()
+    text = zoe.get("t", type=Text)
+    text.insert(0, "one ")
+    first = zoe.get_update()
+    text.insert(4, "two")
+    second = zoe.get_update(_state_of(first))
+    room.apply_remote(second, "zoe")  # held back: it builds on ``first``
+    assert str(room.doc.get("t", type=Text)) == ""
+    a.doc.apply_update(first)  # ``a`` had it (say, from before the room was reloaded)
+    a.doc.get("t", type=Text).insert(len(a.doc.get("t", type=Text)), "!")
+    room.receive(a.conn, wire.encode_sync_step2(a.doc.get_update(room.doc.get_state())))
+    want = str(room.doc.get("t", type=Text))
+    assert sorted(want) == sorted("one two!")
+    await asyncio.sleep(0)  # a batching room sends at the end of the loop turn
+    for p in (a, b):
+        for message in await p.take():
+            if isinstance(message, wire.SyncUpdate):
+                p.doc.apply_update(message.update)
+    assert str(b.doc.get("t", type=Text)) == want
+    assert str(a.doc.get("t", type=Text)) == want
+    room.close()
+
+
+def _state_of(update: bytes) -> bytes:
+    doc: Doc[Any] = Doc()
+    doc.apply_update(update)
+    return doc.get_state()
