@@ -12,9 +12,8 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from bench.chaos.ledger import decode_state_vector
 from bench.chaos.painters import Painter
-from bench.chaos.verify import fingerprint
+from bench.chaos.verify import replica_state
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +69,13 @@ def painters_view(painters: Sequence[Painter]) -> dict[str, Any]:
     owners = {p.client_id: p.name for p in painters}
     view: dict[str, Any] = {}
     for doc_id, group in sorted(by_doc.items()):
-        clocks = {p.name: decode_state_vector(p.client.doc.get_state()) for p in group}
+        states = {p.name: replica_state(p.client.doc) for p in group}
+        clocks = {name: vector for name, (vector, _) in states.items()}
         newest: dict[int, int] = {}
         for vector in clocks.values():
             for client, clock in vector.items():
                 newest[client] = max(newest.get(client, 0), clock)
-        prints = {p.name: fingerprint(p.client.doc) for p in group}
+        prints = {name: digest for name, (_, digest) in states.items()}
         groups = {digest: i for i, digest in enumerate(dict.fromkeys(prints.values()))}
         view[doc_id] = {
             p.name: {

@@ -178,6 +178,14 @@ class Envelope:
         return data
 
     @staticmethod
+    def encode_message(envelopes: Sequence[Envelope]) -> bytes:
+        """One message for ``envelopes``: the envelope itself when there is one
+        (:meth:`encode`), else a batch (:meth:`encode_batch`)."""
+        if len(envelopes) == 1:
+            return envelopes[0].encode()
+        return Envelope.encode_batch(envelopes)
+
+    @staticmethod
     def count_marked(data: bytes, mark: bytes) -> int:
         """How many envelopes a message carrying ``mark`` (see :meth:`has_origin_mark`)
         holds, read from its raw bytes: 1, or a batch's length from its array header."""
@@ -427,7 +435,7 @@ class Broker(Lifecycle):
                     f"offer_many takes envelopes of one document ({doc_id!r}), "
                     f"got one of {envelope.doc_id!r}"
                 )
-        taken = self._offer(envelopes[0]) if len(envelopes) == 1 else self._offer_many(envelopes)
+        taken = self._offer_many(envelopes)
         if taken:
             self.published += len(envelopes)
         return taken
@@ -448,13 +456,14 @@ class Broker(Lifecycle):
     async def _publish(self, envelope: Envelope) -> None:
         """Hand the envelope to the backend (or call ``_count_drop``); never raise for I/O."""
 
-    @abstractmethod
     def _offer(self, envelope: Envelope) -> bool:
         """``_publish`` without waiting: False when the send buffer is full."""
+        return self._offer_many((envelope,))
 
     @abstractmethod
     def _offer_many(self, envelopes: Sequence[Envelope]) -> bool:
-        """``_offer`` for two or more envelopes of one document, as one message."""
+        """``_offer`` for one or more envelopes of one document, as one message
+        (:meth:`Envelope.encode_message`), all taken or none."""
 
     def _count_drop(self, reason: str, count: int = 1) -> None:
         self.dropped += count

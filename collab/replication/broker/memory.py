@@ -50,8 +50,7 @@ class MemoryHub:
         receivers = [r for r in self._brokers if r is not sender and r._listens(doc_id)]
         if not receivers:
             return  # alone (the embedded mode): nothing to encode
-        data = envelopes[0].encode() if len(envelopes) == 1 else Envelope.encode_batch(envelopes)
-        wire = Envelope.decode_all(data)
+        wire = Envelope.decode_all(Envelope.encode_message(envelopes))
         loop = asyncio.get_running_loop()
         for receiver in receivers:
             loop.call_soon(self._arrive, receiver, wire)
@@ -101,13 +100,6 @@ class MemoryBroker(Broker):
 
     async def _publish(self, envelope: Envelope) -> None:
         self._offer(envelope)
-
-    def _offer(self, envelope: Envelope) -> bool:
-        if not self.hub.is_connected(self):
-            self._count_drop("disconnected from the memory hub")
-            return True
-        self.hub._send(self, (envelope,))
-        return True
 
     def _offer_many(self, envelopes: Sequence[Envelope]) -> bool:
         if not self.hub.is_connected(self):

@@ -420,17 +420,6 @@ class RedisBroker(Broker):
             self._count_drop(f"publish queue full ({self._queue_size} envelopes)")
             self._request_recycle("publish queue stayed full")
 
-    def _offer(self, envelope: Envelope) -> bool:
-        queue = self._queue
-        if not self._healthy or queue is None:
-            self._count_drop("Redis connection lost")
-            return True
-        try:
-            queue.put_nowait((self.keys.doc_channel(envelope.doc_id).encode(), envelope.encode()))
-        except asyncio.QueueFull:
-            return False
-        return True
-
     def _offer_many(self, envelopes: Sequence[Envelope]) -> bool:
         queue = self._queue
         if not self._healthy or queue is None:
@@ -438,7 +427,7 @@ class RedisBroker(Broker):
             return True
         channel = self.keys.doc_channel(envelopes[0].doc_id).encode()
         try:
-            queue.put_nowait((channel, Envelope.encode_batch(envelopes)))
+            queue.put_nowait((channel, Envelope.encode_message(envelopes)))
         except asyncio.QueueFull:
             return False
         return True
